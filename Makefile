@@ -1,0 +1,28 @@
+# The two commands of the README, and what they need. Each one installs what it needs first.
+#   make pipeline   - set up, then run the whole DVC pipeline (dvc repro)
+#   make test       - set up, then run the test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup pipeline test bench
+
+setup: $(STAMP)
+
+# Everything comes pinned from requirements.lock (regenerate it from requirements.in with
+# the command at the top of requirements.in).
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+pipeline: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" dvc repro
+
+test: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" python benchmarks/train_throughput.py

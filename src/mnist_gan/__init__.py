@@ -1,0 +1,1 @@
+"""DCGAN on MNIST: the logic behind the DVC stages in ``stages/``."""

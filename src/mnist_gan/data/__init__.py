@@ -1,0 +1,1 @@
+"""Getting MNIST onto disk and into the shape the models train on."""

@@ -1,0 +1,19 @@
+"""Stage plot: the seeds' loss and accuracy curves from the training history."""
+
+from mnist_gan import cli, figures, history
+from mnist_gan.files import write_bytes
+
+
+def main(args, _params):
+    points = history.read_csv(args.history)
+    write_bytes(args.losses, figures.to_png(figures.losses_plot(points)))
+    write_bytes(args.accuracy, figures.to_png(figures.accuracy_plot(points)))
+    print(f"plot: wrote {args.losses} and {args.accuracy}")
+
+
+if __name__ == "__main__":
+    p = cli.parser(__doc__, params=False)
+    p.add_argument("--history", required=True, help="the training history CSV")
+    p.add_argument("--losses", required=True, help="the loss plot PNG to write")
+    p.add_argument("--accuracy", required=True, help="the accuracy plot PNG to write")
+    cli.run(main, p.parse_args())

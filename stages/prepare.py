@@ -1,0 +1,21 @@
+"""Stage prepare: scale the pixels to [-1, 1] as float32 N×28×28×1."""
+
+from mnist_gan import cli
+from mnist_gan.data.mnist import RAW_LAYOUT, check_raw
+from mnist_gan.data.prepare import prepare
+from mnist_gan.files import load_npz, save_npz
+
+
+def main(args, params):
+    raw = load_npz(args.raw, RAW_LAYOUT)
+    check_raw(raw, args.raw)
+    prepared = prepare(raw, params.prepare.train_images)
+    save_npz(args.out, prepared)
+    print(f"prepare: wrote {args.out} ({len(prepared['x_train'])} train images in [-1, 1])")
+
+
+if __name__ == "__main__":
+    p = cli.parser(__doc__)
+    p.add_argument("--raw", required=True, help="the downloaded .npz")
+    p.add_argument("--out", required=True, help="the scaled .npz to write")
+    cli.run(main, p.parse_args())

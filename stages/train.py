@@ -1,0 +1,57 @@
+"""Stage train: the book's DCGAN, logged to MLflow and registered as a model."""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from mnist_gan import cli, figures, history, tracking
+from mnist_gan.config import flatten
+from mnist_gan.data.prepare import PREPARED_LAYOUT, check_scaled
+from mnist_gan.files import load_npz, write_bytes, write_text
+from mnist_gan.keras_io import save_model
+from mnist_gan.training import train
+
+
+def main(args, params):
+    images = load_npz(args.data, {"x_train": PREPARED_LAYOUT["x_train"]})["x_train"]
+    check_scaled(images, f"{args.data}: x_train")
+    progress_dir = Path(args.progress_dir)
+    shutil.rmtree(progress_dir, ignore_errors=True)  # grids of an earlier, longer run
+    progress_dir.mkdir(parents=True)
+    grid = params.train.progress_grid
+    points = []
+
+    def on_sample(point, grid_images):
+        points.append(point)
+        write_text(args.history, history.to_csv(points))
+        png = progress_dir / f"iteration_{point.iteration:06d}.png"
+        write_bytes(png, figures.to_png(figures.sample_grid(grid_images, grid.rows, grid.cols)))
+        tracking.log_sample_point(point)
+        tracking.log_artifact(png, "progress")
+
+    logged_params = {**flatten(params.model, "model"), **flatten(params.train, "train")}
+    # The run opens before training so that an unusable tracking store fails at once.
+    with tracking.training_run(params.mlflow.experiment, logged_params) as run:
+        result = train(params.model, params.train, images, on_sample)
+        save_model(result.generator, args.generator)
+        save_model(result.discriminator, args.discriminator)
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, fig in (("losses.png", figures.losses_plot(result.history)),
+                              ("accuracy.png", figures.accuracy_plot(result.history))):
+                write_bytes(Path(tmp) / name, figures.to_png(fig))
+                tracking.log_artifact(Path(tmp) / name, "plots")
+        tracking.log_artifact(args.history)
+        uri = tracking.log_generator(args.generator, params.model.z_dim,
+                                     params.mlflow.registered_model)
+        print(f"train: MLflow run {run.info.run_id}; generator registered as "
+              f"{params.mlflow.registered_model} ({uri})")
+
+
+if __name__ == "__main__":
+    p = cli.parser(__doc__)
+    p.add_argument("--data", required=True, help="the prepared .npz")
+    p.add_argument("--generator", required=True, help="where to save the generator (.keras)")
+    p.add_argument("--discriminator", required=True, help="where to save the discriminator")
+    p.add_argument("--history", required=True, help="the CSV of losses per sample interval")
+    p.add_argument("--progress-dir", required=True, help="folder for the fixed-noise grids")
+    cli.run(main, p.parse_args())

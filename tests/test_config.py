@@ -1,0 +1,96 @@
+"""params.yaml is validated once, before any work, with errors that name the key."""
+
+import copy
+import dataclasses
+
+import pytest
+
+from conftest import REPO, real_params
+from mnist_gan.config import ConfigError, load_params, parse_params
+
+
+def test_repository_params_load_with_the_books_defaults():
+    params = load_params(REPO / "params.yaml")
+    assert (params.train.iterations, params.train.batch_size, params.train.sample_interval) == (
+        20000, 128, 1000)
+    assert params.model.z_dim == 100 and params.model.leaky_relu_alpha == 0.01
+    adam = params.train.adam  # Keras's defaults, as the book's Adam()
+    assert (adam.learning_rate, adam.beta_1, adam.beta_2, adam.epsilon) == (1e-3, 0.9, 0.999, 1e-7)
+
+
+def test_config_is_frozen():
+    params = parse_params(real_params())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        params.train.iterations = 1
+
+
+def _with(path: str, value):
+    raw = copy.deepcopy(real_params())
+    *parents, leaf = path.split(".")
+    node = raw
+    for key in parents:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    node[leaf] = value
+    return raw
+
+
+@pytest.mark.parametrize("path, value, message", [
+    ("train.iterations", 0, "train.iterations: must be >= 1"),
+    ("train.iterations", "many", "train.iterations: must be an integer"),
+    ("train.iterations", 2.5, "train.iterations: must be an integer"),
+    ("train.batch_size", 0, "train.batch_size: must be >= 1"),
+    ("train.batch_size", 60001, "train.batch_size: must be <= prepare.train_images (60000)"),
+    ("train.sample_interval", 0, "train.sample_interval: must be >= 1"),
+    ("train.sample_interval", 20001, "train.sample_interval: must be <= train.iterations"),
+    ("train.seed", -1, "train.seed: must be >= 0"),
+    ("train.jit_compile", "yes", "train.jit_compile: must be bool"),
+    ("train.adam.learning_rate", 0, "train.adam.learning_rate: must be > 0"),
+    ("train.adam.beta_1", 1.0, "train.adam.beta_1: must be in [0, 1)"),
+    ("train.adam.beta_2", -0.1, "train.adam.beta_2: must be in [0, 1)"),
+    ("train.adam.epsilon", "tiny", "train.adam.epsilon: must be a number"),
+    ("train.progress_grid.rows", 0, "grid.rows: must be >= 1"),
+    ("model.z_dim", 0, "model.z_dim: must be >= 1"),
+    ("model.leaky_relu_alpha", 1.5, "model.leaky_relu_alpha: must be in [0, 1)"),
+    ("prepare.train_images", 0, "prepare.train_images: must be in [1, 60000]"),
+    ("prepare.train_images", 70000, "prepare.train_images: must be in [1, 60000]"),
+    ("sample.seed", -3, "sample.seed: must be >= 0"),
+    ("download.connect_timeout_s", 0, "download.connect_timeout_s: must be > 0"),
+    ("download.content_digest", "abc", "download.content_digest: must be 64 lowercase hex"),
+    ("download.mirrors", [], "download.mirrors: must list at least one mirror"),
+    ("download.mirrors.0.sha256", "XYZ", "download.mirrors[0].sha256: must be 64 lowercase"),
+    ("mlflow.registered_model", " ", "mlflow.registered_model: must not be empty"),
+])
+def test_each_bad_value_is_refused_naming_its_key(path, value, message):
+    with pytest.raises(ConfigError) as err:
+        parse_params(_with(path, value))
+    assert message in str(err.value)
+
+
+def test_unknown_key_is_refused():
+    raw = real_params()
+    raw["train"]["iterationz"] = 10
+    with pytest.raises(ConfigError, match=r"train\.iterationz: unknown key"):
+        parse_params(raw)
+
+
+def test_missing_key_is_refused():
+    raw = real_params()
+    del raw["model"]["z_dim"]
+    with pytest.raises(ConfigError, match=r"model\.z_dim: missing key"):
+        parse_params(raw)
+
+
+def test_a_mirror_of_no_known_kind_is_refused():
+    raw = real_params()
+    raw["download"]["mirrors"][0] = {"ftp": "ftp://example/mnist", "sha256": "0" * 64}
+    with pytest.raises(ConfigError, match=r"download\.mirrors\[0\]: must be a mapping with"):
+        parse_params(raw)
+
+
+def test_unreadable_params_file_is_a_config_error(tmp_path):
+    bad = tmp_path / "params.yaml"
+    bad.write_text("train: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_params(bad)
+    with pytest.raises(ConfigError, match="params file not found"):
+        load_params(tmp_path / "absent.yaml")

@@ -1,0 +1,95 @@
+"""The nets are the book's, layer for layer; one train step learns and stays finite."""
+
+import dataclasses
+
+import numpy as np
+
+from conftest import real_params
+from mnist_gan.config import parse_params
+from mnist_gan.models import build_discriminator, build_generator
+from mnist_gan.training import build_gan
+
+PARAMS = parse_params(real_params())
+
+
+def _shapes(model):
+    return [(layer.__class__.__name__, tuple(layer.output.shape[1:])) for layer in model.layers]
+
+
+def test_generator_layers_match_the_book():
+    # Book §4.4.2: 7×7×256 -> 14×14×128 -> 14×14×64 -> 28×28×1, tanh.
+    assert _shapes(build_generator(PARAMS.model)) == [
+        ("Dense", (12544,)),
+        ("Reshape", (7, 7, 256)),
+        ("Conv2DTranspose", (14, 14, 128)),
+        ("BatchNormalization", (14, 14, 128)),
+        ("LeakyReLU", (14, 14, 128)),
+        ("Conv2DTranspose", (14, 14, 64)),
+        ("BatchNormalization", (14, 14, 64)),
+        ("LeakyReLU", (14, 14, 64)),
+        ("Conv2DTranspose", (28, 28, 1)),
+        ("Activation", (28, 28, 1)),
+    ]
+
+
+def test_discriminator_layers_match_the_book():
+    # Book §4.4.3: 14×14×32 -> 7×7×64 -> 4×4×128 ("same" padding) -> 1 sigmoid.
+    assert _shapes(build_discriminator(PARAMS.model)) == [
+        ("Conv2D", (14, 14, 32)),
+        ("LeakyReLU", (14, 14, 32)),
+        ("Conv2D", (7, 7, 64)),
+        ("BatchNormalization", (7, 7, 64)),
+        ("LeakyReLU", (7, 7, 64)),
+        ("Conv2D", (4, 4, 128)),
+        ("BatchNormalization", (4, 4, 128)),
+        ("LeakyReLU", (4, 4, 128)),
+        ("Flatten", (2048,)),
+        ("Dense", (1,)),
+    ]
+
+
+def test_parameter_counts_and_activations():
+    generator, discriminator = build_generator(PARAMS.model), build_discriminator(PARAMS.model)
+    assert generator.count_params() == 1_637_121
+    assert discriminator.count_params() == 95_489
+    assert generator.layers[-1].get_config()["activation"] == "tanh"
+    assert discriminator.layers[-1].get_config()["activation"] == "sigmoid"
+    slopes = {layer.get_config()["negative_slope"] for layer in
+              generator.layers + discriminator.layers if layer.__class__.__name__ == "LeakyReLU"}
+    assert slopes == {0.01}
+
+
+def _tiny_gan(seed=0):
+    train_cfg = dataclasses.replace(PARAMS.train, seed=seed, batch_size=8)
+    return build_gan(PARAMS.model, train_cfg), train_cfg
+
+
+def test_a_train_step_changes_both_nets_and_returns_finite_losses():
+    gan, cfg = _tiny_gan()
+    images = np.random.default_rng(0).uniform(-1, 1, (32, 28, 28, 1)).astype(np.float32)
+    before_g = [w.copy() for w in gan.generator.get_weights()]
+    before_d = [w.copy() for w in gan.discriminator.get_weights()]
+    logs = gan.compiled_iteration(cfg.batch_size, jit_compile=False)(images)
+    assert set(logs) == {"d_loss", "d_acc", "g_loss"}
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    assert 0.0 <= float(logs["d_acc"]) <= 1.0
+    assert any(not np.array_equal(a, b) for a, b in zip(before_g, gan.generator.get_weights()))
+    assert any(not np.array_equal(a, b)
+               for a, b in zip(before_d, gan.discriminator.get_weights()))
+    # Two discriminator updates (real, then fake) and one generator update, as the seed makes.
+    assert int(gan.d_optimizer.iterations) == 2 and int(gan.g_optimizer.iterations) == 1
+
+
+def _weights_after(seed, iterations=3):
+    gan, cfg = _tiny_gan(seed)
+    images = np.random.default_rng(2).uniform(-1, 1, (32, 28, 28, 1)).astype(np.float32)
+    step = gan.compiled_iteration(cfg.batch_size, jit_compile=False)
+    for _ in range(iterations):
+        step(images)
+    return gan.generator.get_weights() + gan.discriminator.get_weights()
+
+
+def test_same_seed_gives_identical_weights_and_another_seed_does_not():
+    first, again, other = _weights_after(5), _weights_after(5), _weights_after(6)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other))

@@ -1,0 +1,153 @@
+"""End to end: real `dvc repro` in a fresh git repo, real MLflow on its SQLite store.
+
+The config is the repository's params.yaml shrunk down (a few iterations on a small subset),
+and MNIST comes from a local HTTP server as a small file in Keras's layout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from conftest import REPO, npz_bytes, real_params, shrink, synthetic_mnist, url_mirror_params
+
+pytestmark = pytest.mark.slow
+
+LOG_LINE = re.compile(r"^(\d+) \[D loss: \d+\.\d{6}, acc\.: \d+\.\d{2}%\] \[G loss: \d+\.\d{6}\]$",
+                      re.M)
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "DVC_NO_ANALYTICS": "1"}
+    env.pop("MLFLOW_TRACKING_URI", None)  # the embedded default: mlflow.db in the repo root
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def copy_repo(dest: Path) -> None:
+    """The files a fresh clone has (tracked and not ignored), without a previous dvc.lock."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO,
+                            capture_output=True, text=True, check=True).stdout.split("\0")
+    for rel in filter(None, listed):
+        src = REPO / rel
+        if rel == "dvc.lock" or not src.is_file():
+            continue
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest / rel)
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    """A temporary repo after one `dvc repro`: (path, stdout+stderr of the run)."""
+    from conftest import FileServer
+
+    repo = tmp_path_factory.mktemp("repo")
+    copy_repo(repo)
+    server = FileServer()
+    server.thread.start()
+    arrays = synthetic_mnist(n_train=96, n_test=32)
+    body = npz_bytes(arrays)
+    raw = url_mirror_params(shrink(real_params()), server.serve("/mnist.npz", body), body, arrays)
+    (repo / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    run(["git", "init", "-q"], repo)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "init",
+         "--allow-empty"], repo, check=False)
+    run(["git", "add", "-A"], repo)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"], repo)
+    done = run(["dvc", "repro"], repo)
+    yield repo, done.stdout + done.stderr
+    server.httpd.shutdown()
+    server.httpd.server_close()
+
+
+def test_repro_produces_every_output(pipeline):
+    repo, _ = pipeline
+    for rel in ["data/raw/mnist.npz", "data/prepared/mnist.npz", "models/generator.keras",
+                "models/discriminator.keras", "reports/samples.png", "reports/losses.png",
+                "reports/accuracy.png", "reports/dataset.json"]:
+        assert (repo / rel).is_file(), rel
+    assert sorted(p.name for p in (repo / "reports/progress").iterdir()) == [
+        "iteration_000002.png", "iteration_000004.png"]
+    assert (repo / "reports/history.csv").read_text().splitlines()[0] == (
+        "iteration,d_loss,d_acc,g_loss")
+    prepared = np.load(repo / "data/prepared/mnist.npz")
+    assert prepared["x_train"].shape == (64, 28, 28, 1)
+
+
+def test_training_prints_the_seeds_log_line_and_a_progress_bar(pipeline):
+    _, output = pipeline
+    assert [int(m) for m in LOG_LINE.findall(output)] == [2, 4]
+    assert re.search(r"train: 100%\|.*\| 4/4 \[.*it/s\]", output)
+    assert "download: using mirror 1: http://127.0.0.1" in output
+
+
+def test_second_repro_does_nothing(pipeline):
+    repo, _ = pipeline
+    again = run(["dvc", "repro"], repo)
+    assert "Running stage" not in again.stdout
+    assert "up to date" in run(["dvc", "status"], repo).stdout
+
+
+def test_mlflow_run_holds_params_metrics_artifacts_and_a_registered_generator(pipeline):
+    repo, _ = pipeline
+    mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name("dcgan-mnist")
+    [run_] = client.search_runs([experiment.experiment_id])
+    assert run_.data.params["train.iterations"] == "4"
+    assert run_.data.params["model.z_dim"] == "100"
+    assert [m.step for m in client.get_metric_history(run_.info.run_id, "d_loss")] == [2, 4]
+    assert run_.data.tags["git_commit"] == run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
+    artifacts = {a.path for a in client.list_artifacts(run_.info.run_id, "progress")}
+    assert artifacts == {"progress/iteration_000002.png", "progress/iteration_000004.png"}
+    plots = {a.path for a in client.list_artifacts(run_.info.run_id, "plots")}
+    assert plots == {"plots/losses.png", "plots/accuracy.png"}
+    [version] = client.search_model_versions("name='dcgan-mnist-generator'")
+    assert version.run_id == run_.info.run_id
+
+    model = mlflow.pyfunc.load_model("models:/dcgan-mnist-generator/latest")
+    images = model.predict(np.random.default_rng(0).standard_normal((3, 100)).astype(np.float32))
+    assert images.shape == (3, 28, 28, 1)
+    assert -1.0 <= images.min() and images.max() <= 1.0
+    with pytest.raises(Exception, match=r"shape|\(n, 100\)"):
+        model.predict(np.zeros((2, 7), np.float32))
+
+
+def test_dvc_experiments_metrics_and_plots(pipeline):
+    repo, _ = pipeline
+    run(["dvc", "exp", "run", "-n", "short", "-S", "train.iterations=6"], repo)
+    shown = json.loads(run(["dvc", "exp", "show", "--json"], repo).stdout)
+    assert "short" in json.dumps(shown)
+    metrics = run(["dvc", "metrics", "show", "--json"], repo).stdout
+    assert "content_digest" in metrics
+    rows = (repo / "reports/history.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["2", "4", "6"]
+    plots = json.loads(run(["dvc", "plots", "show", "--json"], repo).stdout)["data"]
+    assert set(plots) == {"Training loss", "Discriminator accuracy", "reports/samples.png",
+                          "reports/losses.png", "reports/accuracy.png"}
+    loss_points = plots["Training loss"][0]["content"]["data"]["values"]
+    assert {(p["field"], p["iteration"]) for p in loss_points} == {
+        (f, i) for f in ("d_loss", "g_loss") for i in ("2", "4", "6")}
+    acc_points = plots["Discriminator accuracy"][0]["content"]["data"]["values"]
+    assert [p["iteration"] for p in acc_points] == ["2", "4", "6"]
+    assert all(0.0 <= float(p["d_acc"]) <= 1.0 for p in acc_points)
+
+    mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
+    runs = mlflow.search_runs(experiment_names=["dcgan-mnist"])
+    assert sorted(runs["params.train.iterations"]) == ["4", "6"]
+    assert "short" in set(runs["tags.mlflow.runName"])
+    assert "short" in set(runs["tags.dvc_exp_name"])
