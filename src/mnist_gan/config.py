@@ -149,6 +149,59 @@ class SampleConfig:
 
 
 @dataclass(frozen=True)
+class ClassifierConfig:
+    """The MNIST classifier whose features the evaluation measures in (not part of the GAN)."""
+
+    seed: int
+    train_images: int
+    epochs: int
+    batch_size: int
+    learning_rate: float
+
+    def __post_init__(self) -> None:
+        _require(self.seed >= 0, "classifier.seed", "must be >= 0", self.seed)
+        _require(1 <= self.train_images <= MNIST_TRAIN_IMAGES, "classifier.train_images",
+                 f"must be in [1, {MNIST_TRAIN_IMAGES}]", self.train_images)
+        _require(self.epochs >= 1, "classifier.epochs", "must be >= 1", self.epochs)
+        _require(1 <= self.batch_size <= self.train_images, "classifier.batch_size",
+                 f"must be in [1, classifier.train_images ({self.train_images})]",
+                 self.batch_size)
+        _require(self.learning_rate > 0, "classifier.learning_rate", "must be > 0",
+                 self.learning_rate)
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    seed: int
+    samples: int  # generated images compared with the test set
+    real_images: int  # training images for the real-vs-real reference values
+    batch_size: int
+    score_splits: int
+    precision_recall_k: int
+    density_coverage_k: int
+    confidence_threshold: float
+
+    def __post_init__(self) -> None:
+        _require(self.seed >= 0, "evaluate.seed", "must be >= 0", self.seed)
+        k = max(self.precision_recall_k, self.density_coverage_k)
+        _require(self.samples > k, "evaluate.samples",
+                 f"must be > the largest k ({k})", self.samples)
+        _require(1 <= self.real_images <= MNIST_TRAIN_IMAGES, "evaluate.real_images",
+                 f"must be in [1, {MNIST_TRAIN_IMAGES}]", self.real_images)
+        _require(self.real_images > k, "evaluate.real_images",
+                 f"must be > the largest k ({k})", self.real_images)
+        _require(self.batch_size >= 1, "evaluate.batch_size", "must be >= 1", self.batch_size)
+        _require(1 <= self.score_splits <= self.samples, "evaluate.score_splits",
+                 f"must be in [1, evaluate.samples ({self.samples})]", self.score_splits)
+        _require(self.precision_recall_k >= 1, "evaluate.precision_recall_k", "must be >= 1",
+                 self.precision_recall_k)
+        _require(self.density_coverage_k >= 1, "evaluate.density_coverage_k", "must be >= 1",
+                 self.density_coverage_k)
+        _require(0.0 < self.confidence_threshold <= 1.0, "evaluate.confidence_threshold",
+                 "must be in (0, 1]", self.confidence_threshold)
+
+
+@dataclass(frozen=True)
 class MlflowConfig:
     experiment: str
     registered_model: str
@@ -167,6 +220,8 @@ class Params:
     model: ModelConfig
     train: TrainConfig
     sample: SampleConfig
+    classifier: ClassifierConfig
+    evaluate: EvaluateConfig
     mlflow: MlflowConfig
 
     def __post_init__(self) -> None:

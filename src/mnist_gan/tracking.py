@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import os
 import subprocess
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -125,3 +126,27 @@ def find_run_for_generator(experiment: str, generator_path: str | Path,
         [experiment_id], f"tags.{GENERATOR_SHA256_TAG} = '{file_sha256(generator_path)}'",
         order_by=["attributes.start_time DESC"], max_results=1)
     return runs[0].info.run_id if runs else None
+
+
+def log_evaluation(experiment: str, generator_path: str | Path, results: Mapping[str, Any],
+                   repo_root: str | Path = ".") -> str:
+    """Log evaluation metrics to the run that trained this generator; returns its id.
+
+    A generator no run knows (trained elsewhere, or the store was reset) gets a new run,
+    tagged with the generator's hash so that it stays linked to the file.
+    """
+    run_id = find_run_for_generator(experiment, generator_path, repo_root)
+    flat = {k: float(v) for k, v in results.items() if isinstance(v, (int, float))}
+    flat.update({f"class_share_{d}": float(s)
+                 for d, s in results.get("class_histogram", {}).items()})
+    if run_id is None:
+        with mlflow.start_run(experiment_id=connect(experiment, repo_root),
+                              run_name=os.environ.get("DVC_EXP_NAME"),
+                              tags={GENERATOR_SHA256_TAG: file_sha256(generator_path),
+                                    "note": "evaluation of a generator no training run "
+                                            "in this store produced"}) as run:
+            mlflow.log_metrics(flat)
+            return run.info.run_id
+    MlflowClient().log_batch(run_id, metrics=[
+        mlflow.entities.Metric(k, v, int(time.time() * 1000), 0) for k, v in flat.items()])
+    return run_id

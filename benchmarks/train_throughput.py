@@ -1,0 +1,155 @@
+"""Iterations/s at batch 128 on real MNIST: the book's ``train_on_batch`` loop against this
+project's compiled train step, measured side by side and alternating in one run.
+
+    python benchmarks/train_throughput.py --data data/prepared/mnist.npz
+
+Variants:
+  seed_loop     the book's loop (§4.4.4): ``generator.predict``, ``discriminator.train_on_batch``
+                on reals and on fakes, then ``gan.train_on_batch`` through the frozen
+                discriminator; NumPy draws the batch and the noise.
+  step          this project's step (src/mnist_gan/gan.py) with the params' settings.
+  step+xla      the same step compiled with XLA (``train.jit_compile: true``).
+  step-nondet   the same step without TensorFlow op determinism (``train.deterministic``).
+
+Each round runs every variant for ``--iterations`` iterations, in turn, after a warm-up that
+traces and compiles it; the report gives the median over rounds. Timings on a shared machine
+are noisy: compare the ratios, which come from the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from tensorflow.python.framework import config as tf_config  # noqa: E402  (no public "disable")
+
+from mnist_gan.config import load_params  # noqa: E402
+from mnist_gan.data.prepare import PREPARED_LAYOUT  # noqa: E402
+from mnist_gan.files import load_npz  # noqa: E402
+from mnist_gan.models import build_discriminator, build_generator  # noqa: E402
+from mnist_gan.training import adam, build_gan  # noqa: E402
+
+
+def flops_per_iteration(batch_size: int) -> float:
+    """Analytic FLOPs of one book iteration (2 per multiply-add; backward = 2× forward).
+
+    Generator forward per image: Dense 100->12544, ConvT 7²·9·256·128, 14²·9·128·64,
+    14²·9·64·1. Discriminator: 14²·9·1·32, 7²·9·32·64, 4²·9·64·128, 2048.
+    Iteration: G forward for the fakes, D forward+backward on 2 batches, and the generator
+    step's G forward+backward plus D forward+backward (to the inputs).
+    """
+    g = 2 * (100 * 12544 + 7 * 7 * 9 * 256 * 128 + 14 * 14 * 9 * 128 * 64 + 14 * 14 * 9 * 64)
+    d = 2 * (14 * 14 * 9 * 32 + 7 * 7 * 9 * 32 * 64 + 4 * 4 * 9 * 64 * 128 + 2048)
+    return batch_size * (g + 2 * 3 * d + 3 * g + 3 * d)
+
+
+class SeedLoop:
+    """The book's loop, as faithful as Keras 3 allows."""
+
+    def __init__(self, params, images: np.ndarray):
+        keras.utils.set_random_seed(params.train.seed)
+        self.images, self.batch = images, params.train.batch_size
+        self.z_dim = params.model.z_dim
+        self.generator = build_generator(params.model)
+        self.discriminator = build_discriminator(params.model)
+        self.discriminator.compile(loss="binary_crossentropy", optimizer=adam(params.train),
+                                   metrics=["accuracy"])
+        self.real = np.ones((self.batch, 1), np.float32)
+        self.fake = np.zeros((self.batch, 1), np.float32)
+        # Keras 3 reads `trainable` when it traces a train function: trace the discriminator's
+        # while it is trainable, then freeze it for the combined model, as the book intends.
+        self.discriminator.train_on_batch(images[: self.batch], self.real)
+        self.discriminator.trainable = False
+        self.gan = keras.Sequential([self.generator, self.discriminator])
+        self.gan.compile(loss="binary_crossentropy", optimizer=adam(params.train))
+
+    def run(self, iterations: int) -> None:
+        for _ in range(iterations):
+            idx = np.random.randint(0, self.images.shape[0], self.batch)
+            imgs = self.images[idx]
+            z = np.random.normal(0, 1, (self.batch, self.z_dim))
+            gen_imgs = self.generator.predict(z, verbose=0)
+            d_loss_real = self.discriminator.train_on_batch(imgs, self.real)
+            d_loss_fake = self.discriminator.train_on_batch(gen_imgs, self.fake)
+            0.5 * np.add(d_loss_real, d_loss_fake)
+            z = np.random.normal(0, 1, (self.batch, self.z_dim))
+            self.gan.train_on_batch(z, self.real)
+
+
+class ProjectStep:
+    def __init__(self, params, images: np.ndarray, jit_compile: bool, deterministic: bool):
+        self.deterministic = deterministic
+        self._set_determinism()
+        cfg = dataclasses.replace(params.train, jit_compile=jit_compile,
+                                  deterministic=deterministic)
+        self.gan = build_gan(params.model, cfg)
+        self.step = self.gan.compiled_iteration(cfg.batch_size, jit_compile)
+        self.data = tf.convert_to_tensor(images)
+
+    def _set_determinism(self) -> None:
+        if self.deterministic:
+            tf.config.experimental.enable_op_determinism()
+        else:
+            tf_config.disable_op_determinism()
+
+    def run(self, iterations: int) -> None:
+        self._set_determinism()
+        for _ in range(iterations):
+            logs = self.step(self.data)
+        float(logs["g_loss"])  # wait for the last step to finish
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--params", default="params.yaml")
+    p.add_argument("--data", default="data/prepared/mnist.npz")
+    p.add_argument("--iterations", type=int, default=60, help="per variant per round")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--variants", default="seed_loop,step,step+xla,step-nondet")
+    args = p.parse_args()
+
+    params = load_params(args.params)
+    images = load_npz(args.data, {"x_train": PREPARED_LAYOUT["x_train"]})["x_train"]
+    train = params.train
+    makers = {
+        "seed_loop": lambda: SeedLoop(params, images),
+        "step": lambda: ProjectStep(params, images, train.jit_compile, train.deterministic),
+        "step+xla": lambda: ProjectStep(params, images, True, train.deterministic),
+        "step-nondet": lambda: ProjectStep(params, images, train.jit_compile, False),
+    }
+    names = args.variants.split(",")
+    variants = {}
+    for name in names:
+        variants[name] = makers[name]()
+        variants[name].run(args.warmup)
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(args.rounds):
+        for name in names if r % 2 == 0 else reversed(names):
+            start = time.perf_counter()
+            variants[name].run(args.iterations)
+            rates[name].append(args.iterations / (time.perf_counter() - start))
+
+    flops = flops_per_iteration(train.batch_size)
+    base = statistics.median(rates[names[0]])
+    print(f"\nbatch {train.batch_size}, {len(images)} images, {args.rounds} rounds × "
+          f"{args.iterations} iterations, {flops / 1e9:.1f} GFLOP per iteration, "
+          f"TF {tf.__version__}, {os.cpu_count()} CPUs visible")
+    print(f"{'variant':<14}{'it/s (median)':>14}{'rounds':>24}{'× ' + names[0]:>14}"
+          f"{'GFLOP/s':>10}")
+    for name in names:
+        med = statistics.median(rates[name])
+        rounds = " ".join(f"{x:.2f}" for x in rates[name])
+        print(f"{name:<14}{med:>14.2f}{rounds:>24}{med / base:>14.2f}{med * flops / 1e9:>10.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""How good the generator is, measured in the feature space of an MNIST classifier."""

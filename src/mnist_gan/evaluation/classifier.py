@@ -1,0 +1,55 @@
+"""A small MNIST CNN, trained offline and seeded, whose penultimate layer is the feature space
+of the FID-style metrics (as TF-GAN's ``mnist_frechet_distance`` uses its MNIST classifier)."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from mnist_gan.config import ClassifierConfig
+
+FEATURES_LAYER = "features"
+
+
+def build_classifier() -> keras.Sequential:
+    """Two conv blocks, a 128-unit feature layer and a softmax over the 10 digits."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Flatten(),
+            layers.Dropout(0.25),
+            layers.Dense(128, activation="relu", name=FEATURES_LAYER),
+            layers.Dropout(0.25),
+            layers.Dense(10, activation="softmax"),
+        ],
+        name="classifier",
+    )
+
+
+def train_classifier(cfg: ClassifierConfig, images: np.ndarray, labels: np.ndarray
+                     ) -> keras.Model:
+    """Fit on ``images`` in [-1, 1] (N×28×28×1), the generator's output range."""
+    keras.utils.set_random_seed(cfg.seed)
+    tf.config.experimental.enable_op_determinism()
+    model = build_classifier()
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(images, labels, batch_size=cfg.batch_size, epochs=cfg.epochs, shuffle=True,
+              verbose=2)
+    return model
+
+
+def accuracy(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> float:
+    probs = model.predict(images, batch_size=1000, verbose=0)
+    return float(np.mean(np.argmax(probs, axis=1) == labels))
+
+
+def features_and_probs(model: keras.Model) -> keras.Model:
+    """A model mapping images to (penultimate features, class probabilities)."""
+    return keras.Model(model.inputs, [model.get_layer(FEATURES_LAYER).output, model.outputs[0]])

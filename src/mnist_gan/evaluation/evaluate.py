@@ -1,0 +1,88 @@
+"""``evaluate(...)``: every quality metric of a generator against the MNIST test set."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import keras
+import numpy as np
+from tqdm import tqdm
+
+from mnist_gan.config import EvaluateConfig
+from mnist_gan.evaluation import metrics
+from mnist_gan.evaluation.classifier import features_and_probs
+
+
+def generate(generator: keras.Model, count: int, batch_size: int, seed: int
+             ) -> tuple[np.ndarray, float]:
+    """``count`` images from seeded noise, in batches: (images, images per second)."""
+    z = np.random.default_rng(seed).standard_normal(
+        (count, generator.input_shape[-1])).astype(np.float32)
+    start = time.perf_counter()
+    parts = [generator(z[i:i + batch_size], training=False).numpy()
+             for i in tqdm(range(0, count, batch_size), desc="generate", unit="batch")]
+    return np.concatenate(parts), count / (time.perf_counter() - start)
+
+
+def _embed(model: keras.Model, images: np.ndarray, batch_size: int
+           ) -> tuple[np.ndarray, np.ndarray]:
+    features, probs = model.predict(images, batch_size=batch_size, verbose=0)
+    return features.astype(np.float64), probs.astype(np.float64)
+
+
+def quality(fake_feats, fake_probs, real_feats, real_probs, cfg: EvaluateConfig
+            ) -> dict[str, float]:
+    """The metrics of one image set (``fake``) against the reference set (``real``)."""
+    score, score_std = metrics.mnist_score(fake_probs, cfg.score_splits)
+    precision, recall = metrics.precision_recall(real_feats, fake_feats, cfg.precision_recall_k)
+    density, coverage = metrics.density_coverage(real_feats, fake_feats, cfg.density_coverage_k)
+    return {
+        "fid": metrics.frechet_distance(fake_feats, real_feats),
+        "mnist_score": score,
+        "mnist_score_std": score_std,
+        "class_kl": metrics.class_kl(metrics.class_histogram(fake_probs),
+                                     metrics.class_histogram(real_probs)),
+        "confident_share": metrics.confident_share(fake_probs, cfg.confidence_threshold),
+        "precision": precision,
+        "recall": recall,
+        "density": density,
+        "coverage": coverage,
+    }
+
+
+def evaluate(generator: keras.Model, classifier: keras.Model, test_images: np.ndarray,
+             train_images: np.ndarray, cfg: EvaluateConfig,
+             log: Callable[[str], None] = print) -> dict:
+    """Generated vs test, next to real training images vs test (what "perfect" scores).
+
+    Images are N×28×28×1 in [-1, 1]. Returns the contents of ``reports/metrics.json``.
+    """
+    if len(train_images) < cfg.real_images:
+        raise ValueError(f"evaluate.real_images is {cfg.real_images} but only "
+                         f"{len(train_images)} training images are available")
+    embed = features_and_probs(classifier)
+    fake, images_per_s = generate(generator, cfg.samples, cfg.batch_size, cfg.seed)
+    log(f"evaluate: generated {cfg.samples} images at {images_per_s:.0f} images/s")
+    pick = np.random.default_rng(cfg.seed).choice(len(train_images), cfg.real_images,
+                                                  replace=False)
+    test_feats, test_probs = _embed(embed, test_images, cfg.batch_size)
+    fake_feats, fake_probs = _embed(embed, fake, cfg.batch_size)
+    real_feats, real_probs = _embed(embed, train_images[np.sort(pick)], cfg.batch_size)
+
+    generated = quality(fake_feats, fake_probs, test_feats, test_probs, cfg)
+    real = quality(real_feats, real_probs, test_feats, test_probs, cfg)
+    test_score, test_score_std = metrics.mnist_score(test_probs, cfg.score_splits)
+    histogram = metrics.class_histogram(fake_probs)
+    return {
+        **generated,
+        "fid_floor": real["fid"],
+        "mnist_score_real": test_score,
+        "mnist_score_real_std": test_score_std,
+        "class_histogram": {str(d): float(s) for d, s in enumerate(histogram)},
+        "class_kl_real": real["class_kl"],
+        "confident_share_real": metrics.confident_share(test_probs, cfg.confidence_threshold),
+        **{f"{name}_real": real[name] for name in ("precision", "recall", "density",
+                                                   "coverage")},
+        "samples": cfg.samples,
+    }
