@@ -3,13 +3,18 @@ project's compiled train step, measured side by side and alternating in one run.
 
     python benchmarks/train_throughput.py --data data/prepared/mnist.npz
 
-Variants:
+Variants (``--variants``, comma-separated; the first is the baseline of the ratios):
   seed_loop     the book's loop (§4.4.4): ``generator.predict``, ``discriminator.train_on_batch``
                 on reals and on fakes, then ``gan.train_on_batch`` through the frozen
                 discriminator; NumPy draws the batch and the noise.
-  step          this project's step (src/mnist_gan/gan.py) with the params' settings.
-  step+xla      the same step compiled with XLA (``train.jit_compile: true``).
-  step-nondet   the same step without TensorFlow op determinism (``train.deterministic``).
+  fp32          this project's step (src/mnist_gan/gan.py) in float32, deterministic ops;
+  bf16          ... with ``train.precision: mixed_bfloat16``;
+  fp32+xla, bf16+xla   ... compiled with XLA (``train.jit_compile: true``);
+  fp32-nondet, bf16-nondet   ... without op determinism (``train.deterministic: false``);
+  fp32+fused, bf16+fused   ... with ``train.fused_generator_pass: true`` (one generator
+                forward per iteration instead of two; see src/mnist_gan/gan.py).
+Thread counts (``train.intra_op_threads``/``inter_op_threads``) apply to every variant of a
+run, since TensorFlow fixes them at start-up: compare them across runs with --threads.
 
 Each round runs every variant for ``--iterations`` iterations, in turn, after a warm-up that
 traces and compiles it; the report gives the median over rounds. Timings on a shared machine
@@ -35,20 +40,21 @@ from mnist_gan.config import load_params  # noqa: E402
 from mnist_gan.data.prepare import PREPARED_LAYOUT  # noqa: E402
 from mnist_gan.files import load_npz  # noqa: E402
 from mnist_gan.models import build_discriminator, build_generator  # noqa: E402
-from mnist_gan.training import adam, build_gan  # noqa: E402
+from mnist_gan.training import adam, build_gan, configure_runtime  # noqa: E402
 
 
-def flops_per_iteration(batch_size: int) -> float:
+def flops_per_iteration(batch_size: int, fused_generator_pass: bool = False) -> float:
     """Analytic FLOPs of one book iteration (2 per multiply-add; backward = 2× forward).
 
     Generator forward per image: Dense 100->12544, ConvT 7²·9·256·128, 14²·9·128·64,
     14²·9·64·1. Discriminator: 14²·9·1·32, 7²·9·32·64, 4²·9·64·128, 2048.
     Iteration: G forward for the fakes, D forward+backward on 2 batches, and the generator
-    step's G forward+backward plus D forward+backward (to the inputs).
+    step's G forward+backward plus D forward+backward (to the inputs). The fused pass
+    drops the separate G forward for the fakes.
     """
     g = 2 * (100 * 12544 + 7 * 7 * 9 * 256 * 128 + 14 * 14 * 9 * 128 * 64 + 14 * 14 * 9 * 64)
     d = 2 * (14 * 14 * 9 * 32 + 7 * 7 * 9 * 32 * 64 + 4 * 4 * 9 * 64 * 128 + 2048)
-    return batch_size * (g + 2 * 3 * d + 3 * g + 3 * d)
+    return batch_size * ((0 if fused_generator_pass else g) + 2 * 3 * d + 3 * g + 3 * d)
 
 
 class SeedLoop:
@@ -85,13 +91,15 @@ class SeedLoop:
 
 
 class ProjectStep:
-    def __init__(self, params, images: np.ndarray, jit_compile: bool, deterministic: bool):
-        self.deterministic = deterministic
+    def __init__(self, params, images: np.ndarray, precision: str, option: str):
+        self.deterministic = option != "-nondet"
         self._set_determinism()
-        cfg = dataclasses.replace(params.train, jit_compile=jit_compile,
-                                  deterministic=deterministic)
+        cfg = dataclasses.replace(params.train, precision=precision,
+                                  jit_compile=option == "xla", deterministic=self.deterministic,
+                                  fused_generator_pass=option == "fused")
+        keras.mixed_precision.set_global_policy(precision)  # layers take it when built
         self.gan = build_gan(params.model, cfg)
-        self.step = self.gan.compiled_iteration(cfg.batch_size, jit_compile)
+        self.step = self.gan.compiled_iteration(cfg.batch_size, cfg.jit_compile)
         self.data = tf.convert_to_tensor(images)
 
     def _set_determinism(self) -> None:
@@ -114,22 +122,31 @@ def main() -> None:
     p.add_argument("--iterations", type=int, default=60, help="per variant per round")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--variants", default="seed_loop,step,step+xla,step-nondet")
+    p.add_argument("--variants", default="seed_loop,fp32,bf16,fp32+xla,bf16+xla,fp32-nondet,"
+                                          "bf16-nondet,fp32+fused,bf16+fused")
+    p.add_argument("--threads", default="0,0", help="intra_op,inter_op (0: TF default)")
     args = p.parse_args()
 
     params = load_params(args.params)
+    intra, inter = (int(n) for n in args.threads.split(","))
+    params = dataclasses.replace(params, train=dataclasses.replace(
+        params.train, intra_op_threads=intra, inter_op_threads=inter, precision="float32"))
+    configure_runtime(params.train)
     images = load_npz(args.data, {"x_train": PREPARED_LAYOUT["x_train"]})["x_train"]
     train = params.train
-    makers = {
-        "seed_loop": lambda: SeedLoop(params, images),
-        "step": lambda: ProjectStep(params, images, train.jit_compile, train.deterministic),
-        "step+xla": lambda: ProjectStep(params, images, True, train.deterministic),
-        "step-nondet": lambda: ProjectStep(params, images, train.jit_compile, False),
-    }
+    precisions = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
+
+    def make(name: str):
+        if name == "seed_loop":
+            keras.mixed_precision.set_global_policy("float32")
+            return SeedLoop(params, images)
+        precision, _, option = name.replace("-", "+-").partition("+")
+        return ProjectStep(params, images, precisions[precision], option)
+
     names = args.variants.split(",")
     variants = {}
     for name in names:
-        variants[name] = makers[name]()
+        variants[name] = make(name)
         variants[name].run(args.warmup)
     rates: dict[str, list[float]] = {name: [] for name in names}
     for r in range(args.rounds):
@@ -138,17 +155,19 @@ def main() -> None:
             variants[name].run(args.iterations)
             rates[name].append(args.iterations / (time.perf_counter() - start))
 
-    flops = flops_per_iteration(train.batch_size)
+    flops = flops_per_iteration(train.batch_size)  # the book's iteration
     base = statistics.median(rates[names[0]])
     print(f"\nbatch {train.batch_size}, {len(images)} images, {args.rounds} rounds × "
           f"{args.iterations} iterations, {flops / 1e9:.1f} GFLOP per iteration, "
-          f"TF {tf.__version__}, {os.cpu_count()} CPUs visible")
+          f"TF {tf.__version__}, {os.cpu_count()} CPUs visible, threads intra/inter "
+          f"{intra}/{inter}")
     print(f"{'variant':<14}{'it/s (median)':>14}{'rounds':>24}{'× ' + names[0]:>14}"
           f"{'GFLOP/s':>10}")
     for name in names:
         med = statistics.median(rates[name])
         rounds = " ".join(f"{x:.2f}" for x in rates[name])
-        print(f"{name:<14}{med:>14.2f}{rounds:>24}{med / base:>14.2f}{med * flops / 1e9:>10.1f}")
+        gflops = med * flops_per_iteration(train.batch_size, "fused" in name) / 1e9
+        print(f"{name:<14}{med:>14.2f}{rounds:>24}{med / base:>14.2f}{gflops:>10.1f}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from mnist_gan.config import flatten
 from mnist_gan.data.prepare import PREPARED_LAYOUT, check_scaled
 from mnist_gan.files import load_npz, write_bytes, write_text
 from mnist_gan.keras_io import save_model
-from mnist_gan.training import train
+from mnist_gan.training import is_chief, train
 
 
 def main(args, params):
@@ -30,6 +30,13 @@ def main(args, params):
         tracking.log_artifact(png, "progress")
 
     logged_params = {**flatten(params.model, "model"), **flatten(params.train, "train")}
+    if not is_chief(params.train):
+        # A non-chief worker of a multi-worker run trains in step with the chief and then
+        # leaves every output and the MLflow run to it.
+        train(params.model, params.train, images)
+        print("train: worker done; the chief writes the outputs")
+        return
+
     # The run opens before training so that an unusable tracking store fails at once.
     with tracking.training_run(params.mlflow.experiment, logged_params) as run:
         result = train(params.model, params.train, images, on_sample)

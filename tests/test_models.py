@@ -7,7 +7,7 @@ import numpy as np
 from conftest import real_params
 from mnist_gan.config import parse_params
 from mnist_gan.models import build_discriminator, build_generator
-from mnist_gan.training import build_gan
+from mnist_gan.training import build_gan, configure_runtime
 
 PARAMS = parse_params(real_params())
 
@@ -61,6 +61,7 @@ def test_parameter_counts_and_activations():
 
 def _tiny_gan(seed=0):
     train_cfg = dataclasses.replace(PARAMS.train, seed=seed, batch_size=8)
+    configure_runtime(train_cfg)
     return build_gan(PARAMS.model, train_cfg), train_cfg
 
 

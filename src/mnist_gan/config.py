@@ -17,6 +17,8 @@ from typing import Any
 import yaml
 
 MNIST_TRAIN_IMAGES = 60_000
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+STRATEGIES = ("default", "mirrored", "multi_worker")
 
 
 class ConfigError(ValueError):
@@ -124,10 +126,17 @@ class TrainConfig:
     sample_interval: int
     adam: AdamConfig
     progress_grid: GridConfig
-    # Speed/reproducibility switches (see benchmarks/): XLA-compile the train step, and make
-    # TensorFlow ops deterministic so that the same seed gives the same weights.
-    jit_compile: bool
-    deterministic: bool
+    # Speed and reproducibility switches, each measured by benchmarks/train_throughput.py.
+    precision: str  # float32 | mixed_bfloat16 | mixed_float16 (Keras mixed-precision policy)
+    fused_generator_pass: bool  # one generator forward per iteration (see mnist_gan.gan)
+    jit_compile: bool  # XLA-compile the train step
+    deterministic: bool  # TensorFlow op determinism: same seed, same weights
+    intra_op_threads: int  # 0: TensorFlow's default (all cores)
+    inter_op_threads: int
+    # Scale-out through tf.distribute: default | mirrored | multi_worker (TF_CONFIG).
+    # batch_size is per replica; the global batch is batch_size × replicas.
+    strategy: str
+    cpu_replicas: int  # mirrored on a machine without GPUs: logical CPU devices to split into
 
     def __post_init__(self) -> None:
         _require(self.seed >= 0, "train.seed", "must be >= 0", self.seed)
@@ -137,6 +146,17 @@ class TrainConfig:
                  self.sample_interval)
         _require(self.sample_interval <= self.iterations, "train.sample_interval",
                  f"must be <= train.iterations ({self.iterations})", self.sample_interval)
+        _require(self.precision in PRECISIONS, "train.precision", f"must be one of {PRECISIONS}",
+                 self.precision)
+        _require(self.intra_op_threads >= 0, "train.intra_op_threads", "must be >= 0",
+                 self.intra_op_threads)
+        _require(self.inter_op_threads >= 0, "train.inter_op_threads", "must be >= 0",
+                 self.inter_op_threads)
+        _require(self.strategy in STRATEGIES, "train.strategy", f"must be one of {STRATEGIES}",
+                 self.strategy)
+        _require(self.cpu_replicas >= 1, "train.cpu_replicas", "must be >= 1", self.cpu_replicas)
+        _require(not (self.jit_compile and self.strategy != "default"), "train.jit_compile",
+                 "is only supported with train.strategy default", self.jit_compile)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ caller's business, through the ``on_sample`` callback.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,15 +27,20 @@ class TrainResult:
     generator: keras.Model
     discriminator: keras.Model
     history: list[SamplePoint]
+    # False on the workers of a multi-worker run: only the chief writes outputs and logs.
+    is_chief: bool
 
 
 OnSample = Callable[[SamplePoint, np.ndarray], None]
 
 
-def adam(cfg: TrainConfig) -> keras.optimizers.Adam:
+def adam(cfg: TrainConfig) -> keras.optimizers.Optimizer:
     a = cfg.adam
-    return keras.optimizers.Adam(learning_rate=a.learning_rate, beta_1=a.beta_1,
-                                 beta_2=a.beta_2, epsilon=a.epsilon)
+    optimizer = keras.optimizers.Adam(learning_rate=a.learning_rate, beta_1=a.beta_1,
+                                      beta_2=a.beta_2, epsilon=a.epsilon)
+    if cfg.precision == "mixed_float16":  # float16 gradients underflow without loss scaling
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
 
 
 def noise(seed: int, count: int, z_dim: int) -> np.ndarray:
@@ -41,13 +48,54 @@ def noise(seed: int, count: int, z_dim: int) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal((count, z_dim)).astype(np.float32)
 
 
+def configure_runtime(cfg: TrainConfig) -> tf.distribute.Strategy:
+    """Threads, precision, determinism and the distribution strategy.
+
+    Thread counts and logical devices can only be set before TensorFlow initialises its
+    devices, so this runs before any other TensorFlow work of the process.
+    """
+    if cfg.intra_op_threads:
+        tf.config.threading.set_intra_op_parallelism_threads(cfg.intra_op_threads)
+    if cfg.inter_op_threads:
+        tf.config.threading.set_inter_op_parallelism_threads(cfg.inter_op_threads)
+    keras.mixed_precision.set_global_policy(cfg.precision)
+    if cfg.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    if cfg.strategy == "mirrored":
+        if tf.config.list_physical_devices("GPU"):
+            return tf.distribute.MirroredStrategy()
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * cfg.cpu_replicas)
+        return tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(cfg.cpu_replicas)])
+    if cfg.strategy == "multi_worker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError("train.strategy is multi_worker but TF_CONFIG is not set "
+                             "(see README: Training on several machines)")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def is_chief(cfg: TrainConfig) -> bool:
+    """Whether this process writes outputs: always, except on the non-chief workers of a
+    multi-worker run (the chief is task "chief", or worker 0 of a cluster without one)."""
+    if cfg.strategy != "multi_worker" or "TF_CONFIG" not in os.environ:
+        return True
+    tf_config = json.loads(os.environ["TF_CONFIG"])
+    task = tf_config.get("task", {})
+    if "chief" in tf_config.get("cluster", {}):
+        return task.get("type") == "chief"
+    return task.get("type") == "worker" and int(task.get("index", 0)) == 0
+
+
 def build_gan(model_cfg: ModelConfig, train_cfg: TrainConfig) -> DCGAN:
+    """The two nets and their optimizers, in the current strategy's scope."""
     # Seeds Python, NumPy and the Keras/TF global generators, hence the initial weights.
     keras.utils.set_random_seed(train_cfg.seed)
-    if train_cfg.deterministic:
-        tf.config.experimental.enable_op_determinism()
-    gan = DCGAN(build_generator(model_cfg), build_discriminator(model_cfg), model_cfg.z_dim,
-                seed=train_cfg.seed)
+    replicated = tf.distribute.get_strategy().num_replicas_in_sync > 1
+    gan = DCGAN(build_generator(model_cfg, synchronized_bn=replicated),
+                build_discriminator(model_cfg, synchronized_bn=replicated), model_cfg.z_dim,
+                seed=train_cfg.seed, fused_generator_pass=train_cfg.fused_generator_pass)
     gan.compile(d_optimizer=adam(train_cfg), g_optimizer=adam(train_cfg))
     return gan
 
@@ -56,20 +104,25 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
           on_sample: OnSample | None = None) -> TrainResult:
     """Train for ``train_cfg.iterations`` iterations on ``images`` (N×28×28×1 in [-1, 1]).
 
-    Every ``sample_interval`` iterations it prints the seed's log line and calls
+    Every ``sample_interval`` iterations the chief prints the seed's log line and calls
     ``on_sample(point, grid_images)`` with the generator's output for a fixed noise batch.
     """
-    if len(images) < train_cfg.batch_size:
-        raise ValueError(f"train.batch_size ({train_cfg.batch_size}) is larger than the "
+    strategy = configure_runtime(train_cfg)
+    global_batch = train_cfg.batch_size * strategy.num_replicas_in_sync
+    if len(images) < global_batch:
+        raise ValueError(f"the global batch ({train_cfg.batch_size} per replica × "
+                         f"{strategy.num_replicas_in_sync} replicas) is larger than the "
                          f"{len(images)} training images")
-    gan = build_gan(model_cfg, train_cfg)
+    chief = is_chief(train_cfg)
+    with strategy.scope():
+        gan = build_gan(model_cfg, train_cfg)
     step = gan.compiled_iteration(train_cfg.batch_size, train_cfg.jit_compile)
     grid = train_cfg.progress_grid
     fixed_noise = noise(train_cfg.seed, grid.rows * grid.cols, model_cfg.z_dim)
     data = tf.convert_to_tensor(images)
     history: list[SamplePoint] = []
     with tqdm(total=train_cfg.iterations, unit="it", desc="train", dynamic_ncols=True,
-              mininterval=1.0) as bar:
+              mininterval=1.0, disable=not chief) as bar:
         for iteration in range(1, train_cfg.iterations + 1):
             logs = step(data)
             bar.update()
@@ -77,7 +130,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
                 point = SamplePoint(iteration, *(float(logs[k]) for k in
                                                  ("d_loss", "d_acc", "g_loss")))
                 history.append(point)
-                bar.write(point.log_line())
-                if on_sample is not None:
-                    on_sample(point, gan.generator(fixed_noise, training=False).numpy())
-    return TrainResult(gan.generator, gan.discriminator, history)
+                if chief:
+                    bar.write(point.log_line())
+                    if on_sample is not None:
+                        on_sample(point, gan.generator(fixed_noise, training=False).numpy())
+    return TrainResult(gan.generator, gan.discriminator, history, chief)
