@@ -1,5 +1,6 @@
 """Stage train: the book's DCGAN, logged to MLflow and registered as a model."""
 
+import resource
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,6 +16,13 @@ from mnist_gan.training import is_chief, train
 def main(args, params):
     images = load_npz(args.data, {"x_train": PREPARED_LAYOUT["x_train"]})["x_train"]
     check_scaled(images, f"{args.data}: x_train")
+    if not is_chief(params.train):
+        # A non-chief worker of a multi-worker run trains in step with the chief and then
+        # leaves every output and the MLflow run to it.
+        train(params.model, params.train, images)
+        print("train: worker done; the chief writes the outputs")
+        return
+
     progress_dir = Path(args.progress_dir)
     shutil.rmtree(progress_dir, ignore_errors=True)  # grids of an earlier, longer run
     progress_dir.mkdir(parents=True)
@@ -30,13 +38,6 @@ def main(args, params):
         tracking.log_artifact(png, "progress")
 
     logged_params = {**flatten(params.model, "model"), **flatten(params.train, "train")}
-    if not is_chief(params.train):
-        # A non-chief worker of a multi-worker run trains in step with the chief and then
-        # leaves every output and the MLflow run to it.
-        train(params.model, params.train, images)
-        print("train: worker done; the chief writes the outputs")
-        return
-
     # The run opens before training so that an unusable tracking store fails at once.
     with tracking.training_run(params.mlflow.experiment, logged_params) as run:
         result = train(params.model, params.train, images, on_sample)
@@ -52,6 +53,8 @@ def main(args, params):
                                      params.mlflow.registered_model)
         print(f"train: MLflow run {run.info.run_id}; generator registered as "
               f"{params.mlflow.registered_model} ({uri})")
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    print(f"train: peak RSS {peak_mib:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -1,18 +1,18 @@
 """Scaling, atomic and byte-deterministic outputs, and the readers' checks of bad inputs."""
 
+import subprocess
+import sys
 import time
 
 import numpy as np
 import pytest
 
-from conftest import real_params, synthetic_mnist
+from conftest import REPO, synthetic_mnist
 from mnist_gan import figures, history
-from mnist_gan.config import parse_params
 from mnist_gan.data.prepare import PREPARED_LAYOUT, check_scaled, prepare, scale
 from mnist_gan.files import atomic_path, load_npz, save_npz, write_text
 from mnist_gan.history import SamplePoint
-from mnist_gan.keras_io import save_model
-from mnist_gan.models import build_generator
+from mnist_gan.keras_io import load_model, save_model
 
 
 def test_scaling_matches_the_seed_exactly():
@@ -78,12 +78,20 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["history.csv"]
 
 
-def test_keras_model_files_are_byte_deterministic(tmp_path):
-    generator = build_generator(parse_params(real_params()).model)
-    save_model(generator, tmp_path / "a.keras")
-    time.sleep(2.1)
-    save_model(generator, tmp_path / "b.keras")
+def test_keras_model_files_are_byte_deterministic_across_processes(tmp_path):
+    # Two processes: Keras writes memory addresses into config.json, which differ between them.
+    script = ("import sys; from mnist_gan.config import load_params;"
+              "from mnist_gan.keras_io import load_model, save_model;"
+              "from mnist_gan.models import build_generator;"
+              "import keras; keras.utils.set_random_seed(0);"
+              f"save_model(build_generator(load_params({str(REPO / 'params.yaml')!r}).model),"
+              " sys.argv[1])")
+    for name in ("a.keras", "b.keras"):
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / name)], check=True)
+        time.sleep(1.1)
     assert (tmp_path / "a.keras").read_bytes() == (tmp_path / "b.keras").read_bytes()
+    generator = load_model(tmp_path / "a.keras")
+    assert generator.count_params() == 1_637_121
 
 
 def test_history_round_trips_and_prints_the_seeds_line(tmp_path):

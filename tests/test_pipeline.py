@@ -6,6 +6,7 @@ and MNIST comes from a local HTTP server as a small file in Keras's layout.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -112,6 +113,16 @@ def test_evaluate_writes_every_metric_and_is_deterministic(pipeline):
     assert (repo / "reports/metrics.json").read_bytes() == first
 
 
+def test_forced_rerun_reproduces_every_output_byte_for_byte(pipeline):
+    """Same params, same seed, same machine: identical weights, PNGs, CSVs and metrics."""
+    repo, _ = pipeline
+    before = (repo / "dvc.lock").read_text()
+    run(["dvc", "repro", "--force"], repo)
+    after = (repo / "dvc.lock").read_text()
+    assert after == before, "".join(difflib.unified_diff(
+        before.splitlines(True), after.splitlines(True), "before", "after"))
+
+
 def test_second_repro_does_nothing(pipeline):
     repo, _ = pipeline
     again = run(["dvc", "repro"], repo)
@@ -124,7 +135,10 @@ def test_mlflow_run_holds_params_metrics_artifacts_and_a_registered_generator(pi
     mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
     client = MlflowClient()
     experiment = client.get_experiment_by_name("dcgan-mnist")
-    [run_] = client.search_runs([experiment.experiment_id])
+    # Every `dvc repro` that trains makes a run and a model version (the forced one above too).
+    runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time"])
+    assert len(runs) == 2
+    run_ = runs[0]
     assert run_.data.params["train.iterations"] == "4"
     assert run_.data.params["model.z_dim"] == "100"
     assert [m.step for m in client.get_metric_history(run_.info.run_id, "d_loss")] == [2, 4]
@@ -135,8 +149,8 @@ def test_mlflow_run_holds_params_metrics_artifacts_and_a_registered_generator(pi
     assert plots == {"plots/losses.png", "plots/accuracy.png"}
     assert {"fid", "fid_floor", "mnist_score", "coverage", "class_share_0"} <= set(
         run_.data.metrics)
-    [version] = client.search_model_versions("name='dcgan-mnist-generator'")
-    assert version.run_id == run_.info.run_id
+    versions = client.search_model_versions("name='dcgan-mnist-generator'")
+    assert sorted(v.run_id for v in versions) == sorted(r.info.run_id for r in runs)
 
     model = mlflow.pyfunc.load_model("models:/dcgan-mnist-generator/latest")
     images = model.predict(np.random.default_rng(0).standard_normal((3, 100)).astype(np.float32))
@@ -170,6 +184,6 @@ def test_dvc_experiments_metrics_and_plots(pipeline):
 
     mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
     runs = mlflow.search_runs(experiment_names=["dcgan-mnist"])
-    assert sorted(runs["params.train.iterations"]) == ["4", "6"]
+    assert sorted(runs["params.train.iterations"]) == ["4", "4", "6"]
     assert "short" in set(runs["tags.mlflow.runName"])
     assert "short" in set(runs["tags.dvc_exp_name"])

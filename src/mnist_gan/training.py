@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -114,6 +115,9 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
                          f"{strategy.num_replicas_in_sync} replicas) is larger than the "
                          f"{len(images)} training images")
     chief = is_chief(train_cfg)
+    print(f"train: {type(strategy).__name__}, {strategy.num_replicas_in_sync} replica(s), "
+          f"global batch {global_batch}, precision {train_cfg.precision}, "
+          f"{'chief' if chief else 'worker (no outputs)'}", flush=True)
     with strategy.scope():
         gan = build_gan(model_cfg, train_cfg)
     step = gan.compiled_iteration(train_cfg.batch_size, train_cfg.jit_compile)
@@ -121,8 +125,9 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
     fixed_noise = noise(train_cfg.seed, grid.rows * grid.cols, model_cfg.z_dim)
     data = tf.convert_to_tensor(images)
     history: list[SamplePoint] = []
+    # Under DVC or CI the bar goes to a log, not a terminal: update it less often there.
     with tqdm(total=train_cfg.iterations, unit="it", desc="train", dynamic_ncols=True,
-              mininterval=1.0, disable=not chief) as bar:
+              mininterval=1.0 if sys.stderr.isatty() else 30.0, disable=not chief) as bar:
         for iteration in range(1, train_cfg.iterations + 1):
             logs = step(data)
             bar.update()
