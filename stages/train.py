@@ -10,7 +10,7 @@ from mnist_gan.config import flatten
 from mnist_gan.data.prepare import PREPARED_LAYOUT, check_scaled
 from mnist_gan.files import load_npz, write_bytes, write_text
 from mnist_gan.keras_io import save_model
-from mnist_gan.training import is_chief, train
+from mnist_gan.training import is_chief, resolve_precision, train
 
 
 def main(args, params):
@@ -37,7 +37,8 @@ def main(args, params):
         tracking.log_sample_point(point)
         tracking.log_artifact(png, "progress")
 
-    logged_params = {**flatten(params.model, "model"), **flatten(params.train, "train")}
+    logged_params = {**flatten(params.model, "model"), **flatten(params.train, "train"),
+                     "train.precision_resolved": resolve_precision(params.train.precision)}
     # The run opens before training so that an unusable tracking store fails at once.
     with tracking.training_run(params.mlflow.experiment, logged_params) as run:
         result = train(params.model, params.train, images, on_sample)

@@ -60,7 +60,7 @@ def test_parameter_counts_and_activations():
 
 
 def _tiny_gan(seed=0):
-    train_cfg = dataclasses.replace(PARAMS.train, seed=seed, batch_size=8)
+    train_cfg = dataclasses.replace(PARAMS.train, seed=seed, batch_size=8, precision="float32")
     configure_runtime(train_cfg)
     return build_gan(PARAMS.model, train_cfg), train_cfg
 

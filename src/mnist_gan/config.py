@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 MNIST_TRAIN_IMAGES = 60_000
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 
 
@@ -127,7 +127,9 @@ class TrainConfig:
     adam: AdamConfig
     progress_grid: GridConfig
     # Speed and reproducibility switches, each measured by benchmarks/train_throughput.py.
-    precision: str  # float32 | mixed_bfloat16 | mixed_float16 (Keras mixed-precision policy)
+    # auto | float32 | mixed_bfloat16 | mixed_float16 (a Keras mixed-precision policy). auto:
+    # mixed_bfloat16 on a CPU-only machine whose CPU computes bf16 natively, else float32.
+    precision: str
     fused_generator_pass: bool  # one generator forward per iteration (see mnist_gan.gan)
     jit_compile: bool  # XLA-compile the train step
     deterministic: bool  # TensorFlow op determinism: same seed, same weights

@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -39,9 +40,28 @@ def adam(cfg: TrainConfig) -> keras.optimizers.Optimizer:
     a = cfg.adam
     optimizer = keras.optimizers.Adam(learning_rate=a.learning_rate, beta_1=a.beta_1,
                                       beta_2=a.beta_2, epsilon=a.epsilon)
-    if cfg.precision == "mixed_float16":  # float16 gradients underflow without loss scaling
-        return keras.optimizers.LossScaleOptimizer(optimizer)
+    if keras.mixed_precision.global_policy().name == "mixed_float16":
+        return keras.optimizers.LossScaleOptimizer(optimizer)  # float16 gradients underflow
     return optimizer
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether the CPU computes bfloat16 in hardware (AVX512-BF16 or AMX); without it oneDNN
+    emulates bf16 and mixed precision is slower than float32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str) -> str:
+    """``auto`` -> the policy measured fastest for this machine (see README: Speed)."""
+    if precision != "auto":
+        return precision
+    if not tf.config.list_physical_devices("GPU") and cpu_has_native_bf16():
+        return "mixed_bfloat16"
+    return "float32"
 
 
 def noise(seed: int, count: int, z_dim: int) -> np.ndarray:
@@ -59,7 +79,7 @@ def configure_runtime(cfg: TrainConfig) -> tf.distribute.Strategy:
         tf.config.threading.set_intra_op_parallelism_threads(cfg.intra_op_threads)
     if cfg.inter_op_threads:
         tf.config.threading.set_inter_op_parallelism_threads(cfg.inter_op_threads)
-    keras.mixed_precision.set_global_policy(cfg.precision)
+    keras.mixed_precision.set_global_policy(resolve_precision(cfg.precision))
     if cfg.deterministic:
         tf.config.experimental.enable_op_determinism()
     if cfg.strategy == "mirrored":
@@ -115,8 +135,9 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
                          f"{strategy.num_replicas_in_sync} replicas) is larger than the "
                          f"{len(images)} training images")
     chief = is_chief(train_cfg)
+    policy = keras.mixed_precision.global_policy().name
     print(f"train: {type(strategy).__name__}, {strategy.num_replicas_in_sync} replica(s), "
-          f"global batch {global_batch}, precision {train_cfg.precision}, "
+          f"global batch {global_batch}, precision {policy}, "
           f"{'chief' if chief else 'worker (no outputs)'}", flush=True)
     with strategy.scope():
         gan = build_gan(model_cfg, train_cfg)
