@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 from mnist_gan import cli, figures, history, tracking
+from mnist_gan.checkpoints import clear, resumable
 from mnist_gan.config import flatten
 from mnist_gan.data.prepare import PREPARED_LAYOUT, check_scaled
 from mnist_gan.files import load_npz, write_bytes, write_text
@@ -22,6 +23,8 @@ def main(args, params):
         train(params.model, params.train, images)
         print("train: worker done; the chief writes the outputs")
         return
+    # Checkpoints need every worker's share of the state; multi-worker runs go without.
+    checkpoint_dir = None if params.train.strategy == "multi_worker" else args.checkpoint_dir
 
     progress_dir = Path(args.progress_dir)
     shutil.rmtree(progress_dir, ignore_errors=True)  # grids of an earlier, longer run
@@ -40,10 +43,14 @@ def main(args, params):
     logged_params = {**flatten(params.model, "model"), **flatten(params.train, "train"),
                      "train.precision_resolved": resolve_precision(params.train.precision)}
     # The run opens before training so that an unusable tracking store fails at once.
-    with tracking.training_run(params.mlflow.experiment, logged_params) as run:
-        result = train(params.model, params.train, images, on_sample)
+    with tracking.training_run(params.mlflow.experiment, logged_params,
+                               checkpoint_dir=checkpoint_dir,
+                               resuming=resumable(checkpoint_dir, params.train)) as run:
+        result = train(params.model, params.train, images, on_sample, checkpoint_dir)
         save_model(result.generator, args.generator)
         save_model(result.discriminator, args.discriminator)
+        if checkpoint_dir is not None:
+            clear(checkpoint_dir)  # the run is complete: nothing left to resume
         with tempfile.TemporaryDirectory() as tmp:
             for name, fig in (("losses.png", figures.losses_plot(result.history)),
                               ("accuracy.png", figures.accuracy_plot(result.history))):
@@ -65,4 +72,6 @@ if __name__ == "__main__":
     p.add_argument("--discriminator", required=True, help="where to save the discriminator")
     p.add_argument("--history", required=True, help="the CSV of losses per sample interval")
     p.add_argument("--progress-dir", required=True, help="folder for the fixed-noise grids")
+    p.add_argument("--checkpoint-dir", required=True,
+                   help="folder for the checkpoints that an interrupted run resumes from")
     cli.run(main, p.parse_args())

@@ -35,7 +35,7 @@ def _train(workdir: Path, env: dict) -> subprocess.Popen:
     cmd = [sys.executable, str(REPO / "stages" / "train.py"), "--params", "params.yaml",
            "--data", "data/prepared/mnist.npz", "--generator", "models/generator.keras",
            "--discriminator", "models/discriminator.keras", "--history", "reports/history.csv",
-           "--progress-dir", "reports/progress"]
+           "--progress-dir", "reports/progress", "--checkpoint-dir", "checkpoints/train"]
     return subprocess.Popen(cmd, cwd=workdir, env={**os.environ, **env}, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 

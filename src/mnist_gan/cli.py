@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Callable
 
@@ -27,9 +28,14 @@ def run(main: Callable[[argparse.Namespace, Params | None], None],
     try:
         params = load_params(args.params) if hasattr(args, "params") else None
         main(args, params)
-    except (ConfigError, ValueError, FileNotFoundError, RuntimeError) as err:
+    except (ConfigError, ValueError, FileNotFoundError, RuntimeError,
+            FloatingPointError) as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt as err:
+        print(f"interrupted: {err or 'SIGINT'}. Checkpoints are kept: run the stage again "
+              f"(dvc repro) to resume.", file=sys.stderr)
+        sys.exit(128 + getattr(err, "signum", signal.SIGINT))
 
 
 # TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) hides the stage's own output.

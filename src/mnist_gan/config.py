@@ -124,6 +124,10 @@ class TrainConfig:
     iterations: int
     batch_size: int
     sample_interval: int
+    # A checkpoint every this many iterations (and on SIGINT/SIGTERM); resume: continue from
+    # the latest compatible checkpoint, or (false) delete checkpoints and start fresh.
+    checkpoint_interval: int
+    resume: bool
     adam: AdamConfig
     progress_grid: GridConfig
     # Speed and reproducibility switches, each measured by benchmarks/train_throughput.py.
@@ -148,6 +152,8 @@ class TrainConfig:
                  self.sample_interval)
         _require(self.sample_interval <= self.iterations, "train.sample_interval",
                  f"must be <= train.iterations ({self.iterations})", self.sample_interval)
+        _require(self.checkpoint_interval >= 1, "train.checkpoint_interval", "must be >= 1",
+                 self.checkpoint_interval)
         _require(self.precision in PRECISIONS, "train.precision", f"must be one of {PRECISIONS}",
                  self.precision)
         _require(self.intra_op_threads >= 0, "train.intra_op_threads", "must be >= 0",

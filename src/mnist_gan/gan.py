@@ -30,6 +30,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+NON_FINITE = "non-finite loss:"
+
 
 class DCGAN(keras.Model):
     def __init__(self, generator: keras.Model, discriminator: keras.Model, z_dim: int,
@@ -115,8 +117,11 @@ class DCGAN(keras.Model):
 
         data = (shard(tf.gather(images, idx)), shard(noise_fake), shard(noise_gen))
         logs = strategy.run(self.train_step, args=(data,))
-        return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
+        logs = {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
                 for k, v in logs.items()}
+        for name, value in logs.items():  # fail at the iteration that diverged, not later
+            tf.debugging.assert_all_finite(value, f"{NON_FINITE} {name}")
+        return logs
 
     def compiled_iteration(self, batch_size: int, jit_compile: bool):
         """``train_iteration`` as one graph (optionally XLA-compiled) for a fixed batch size."""

@@ -26,6 +26,7 @@ from mnist_gan.history import SamplePoint
 # Ties a run to the generator file it produced, so later stages (sample, evaluate) find the
 # run from their input alone, with no run-id file that would change every run.
 GENERATOR_SHA256_TAG = "generator_sha256"
+CHECKPOINT_DIR_TAG = "checkpoint_dir"
 
 
 class TrackingError(RuntimeError):
@@ -67,16 +68,39 @@ def file_sha256(path: str | Path) -> str:
 
 
 @contextlib.contextmanager
-def training_run(experiment: str, params: Mapping[str, Any],
-                 repo_root: str | Path = ".") -> Iterator[mlflow.ActiveRun]:
-    """Open the training run, named after the DVC experiment when there is one."""
+def training_run(experiment: str, params: Mapping[str, Any], repo_root: str | Path = ".",
+                 checkpoint_dir: str | Path | None = None, resuming: bool = False
+                 ) -> Iterator[mlflow.ActiveRun]:
+    """Open the training run, named after the DVC experiment when there is one.
+
+    An interrupted run (KeyboardInterrupt, which SIGTERM becomes too) ends KILLED. Its
+    resumption is a new run tagged ``resumed_from`` with the killed run's id: each attempt
+    keeps its own status, and the new run re-logs the history it resumed with, so it holds
+    the whole curve.
+    """
     experiment_id = connect(experiment, repo_root)
     exp_name = os.environ.get("DVC_EXP_NAME")
     tags = {"git_commit": git_commit(repo_root), "dvc_exp_name": exp_name}
-    with mlflow.start_run(experiment_id=experiment_id, run_name=exp_name,
-                          tags={k: v for k, v in tags.items() if v}) as run:
+    if checkpoint_dir is not None:
+        tags[CHECKPOINT_DIR_TAG] = str(Path(checkpoint_dir).resolve())
+        if resuming:
+            killed = MlflowClient().search_runs(
+                [experiment_id], f"tags.{CHECKPOINT_DIR_TAG} = '{tags[CHECKPOINT_DIR_TAG]}' "
+                "and attributes.status = 'KILLED'", order_by=["attributes.start_time DESC"],
+                max_results=1)
+            tags["resumed_from"] = killed[0].info.run_id if killed else None
+    run = mlflow.start_run(experiment_id=experiment_id, run_name=exp_name,
+                           tags={k: v for k, v in tags.items() if v})
+    try:
         mlflow.log_params(dict(params))
         yield run
+    except KeyboardInterrupt:
+        mlflow.end_run("KILLED")
+        raise
+    except BaseException:
+        mlflow.end_run("FAILED")
+        raise
+    mlflow.end_run("FINISHED")
 
 
 def log_sample_point(point: SamplePoint) -> None:

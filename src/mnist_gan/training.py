@@ -6,10 +6,13 @@ caller's business, through the ``on_sample`` callback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +22,38 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from mnist_gan.config import ModelConfig, TrainConfig
-from mnist_gan.gan import DCGAN
+from mnist_gan.checkpoints import Checkpoints, clear, fingerprint
+from mnist_gan.gan import DCGAN, NON_FINITE
 from mnist_gan.history import SamplePoint
 from mnist_gan.models import build_discriminator, build_generator
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived; a checkpoint of the last finished iteration was saved."""
+
+    def __init__(self, signum: int, iteration: int):
+        super().__init__(f"{signal.Signals(signum).name} at iteration {iteration}")
+        self.signum, self.iteration = signum, iteration
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss became NaN or inf; training stopped at once."""
+
+
+@contextlib.contextmanager
+def _signals_recorded() -> Iterator[list[int]]:
+    """Turn SIGINT/SIGTERM into a request the loop honours between two iterations."""
+    if threading.current_thread() is not threading.main_thread():
+        yield []
+        return
+    received: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, _frame: received.append(signum))
+                for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 @dataclass(frozen=True)
@@ -122,11 +154,17 @@ def build_gan(model_cfg: ModelConfig, train_cfg: TrainConfig) -> DCGAN:
 
 
 def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
-          on_sample: OnSample | None = None) -> TrainResult:
+          on_sample: OnSample | None = None, checkpoint_dir: str | Path | None = None
+          ) -> TrainResult:
     """Train for ``train_cfg.iterations`` iterations on ``images`` (N×28×28×1 in [-1, 1]).
 
     Every ``sample_interval`` iterations the chief prints the seed's log line and calls
     ``on_sample(point, grid_images)`` with the generator's output for a fixed noise batch.
+
+    With a ``checkpoint_dir``, the state is saved there every ``checkpoint_interval``
+    iterations and when SIGINT/SIGTERM arrives (then :class:`TrainingInterrupted` is
+    raised), and a run resumes from the latest checkpoint, replaying ``on_sample`` for the
+    points before it. A NaN or inf loss raises :class:`NonFiniteLossError` at once.
     """
     strategy = configure_runtime(train_cfg)
     global_batch = train_cfg.batch_size * strategy.num_replicas_in_sync
@@ -146,18 +184,52 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
     fixed_noise = noise(train_cfg.seed, grid.rows * grid.cols, model_cfg.z_dim)
     data = tf.convert_to_tensor(images)
     history: list[SamplePoint] = []
+    grids: list[np.ndarray] = []
+    start = 0
+    checkpoints = None
+    if checkpoint_dir is not None:
+        if not train_cfg.resume:
+            clear(checkpoint_dir)
+        checkpoints = Checkpoints(checkpoint_dir, gan,
+                                  fingerprint(model_cfg, train_cfg, images))
+        restored = checkpoints.restore()
+        if restored is not None:
+            start, history, grids = restored.iteration, restored.history, restored.grids
+            print(f"train: resuming from the checkpoint of iteration {start} in "
+                  f"{checkpoint_dir}", flush=True)
+            for point, grid_images in zip(history, grids):
+                if on_sample is not None:
+                    on_sample(point, grid_images)
+    last_saved = start
     # Under DVC or CI the bar goes to a log, not a terminal: update it less often there.
-    with tqdm(total=train_cfg.iterations, unit="it", desc="train", dynamic_ncols=True,
-              mininterval=1.0 if sys.stderr.isatty() else 30.0, disable=not chief) as bar:
-        for iteration in range(1, train_cfg.iterations + 1):
-            logs = step(data)
+    with _signals_recorded() as signals, tqdm(
+            total=train_cfg.iterations, initial=start, unit="it", desc="train",
+            dynamic_ncols=True, mininterval=1.0 if sys.stderr.isatty() else 30.0,
+            disable=not chief) as bar:
+        for iteration in range(start + 1, train_cfg.iterations + 1):
+            try:
+                logs = step(data)
+            except tf.errors.InvalidArgumentError as err:
+                if NON_FINITE not in str(err):
+                    raise
+                raise NonFiniteLossError(
+                    f"a loss became NaN or inf at iteration {iteration}; training stopped "
+                    f"(last good checkpoint: iteration {last_saved})") from None
             bar.update()
             if iteration % train_cfg.sample_interval == 0:
                 point = SamplePoint(iteration, *(float(logs[k]) for k in
                                                  ("d_loss", "d_acc", "g_loss")))
+                grid_images = gan.generator(fixed_noise, training=False).numpy()
                 history.append(point)
+                grids.append(grid_images)
                 if chief:
                     bar.write(point.log_line())
                     if on_sample is not None:
-                        on_sample(point, gan.generator(fixed_noise, training=False).numpy())
+                        on_sample(point, grid_images)
+            if checkpoints is not None and (
+                    iteration % train_cfg.checkpoint_interval == 0 or signals):
+                checkpoints.save(iteration, history, grids)
+                last_saved = iteration
+            if signals:
+                raise TrainingInterrupted(signals[0], iteration)
     return TrainResult(gan.generator, gan.discriminator, history, chief)

@@ -1,0 +1,115 @@
+"""Training checkpoints that let an interrupted run finish with the same bytes as an
+uninterrupted one.
+
+A checkpoint (``tf.train.CheckpointManager``) holds both nets, both optimizers' state, the
+seed generator's state (batch order and noise), the iteration, and the history so far with
+its progress grids. It also holds a fingerprint of everything that shapes the training
+trajectory (params and data); a checkpoint with another fingerprint is refused before
+anything is loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from mnist_gan.config import ModelConfig, TrainConfig
+from mnist_gan.gan import DCGAN
+from mnist_gan.history import SamplePoint
+
+# Train params that do not change what a given iteration computes: a run can be resumed
+# with a longer `iterations`, or with checkpoints kept at another interval.
+_TRAJECTORY_NEUTRAL = {"iterations", "checkpoint_interval", "resume"}
+
+
+class CheckpointMismatchError(ValueError):
+    """The checkpoint folder holds a checkpoint of another configuration or data."""
+
+
+def fingerprint(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray) -> str:
+    train = {k: v for k, v in asdict(train_cfg).items() if k not in _TRAJECTORY_NEUTRAL}
+    h = hashlib.sha256(json.dumps({"model": asdict(model_cfg), "train": train},
+                                  sort_keys=True).encode())
+    h.update(np.ascontiguousarray(images).tobytes())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Restored:
+    iteration: int
+    history: list[SamplePoint]
+    grids: list[np.ndarray]
+
+
+def _pack(history: list[SamplePoint], grids: list[np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, points=np.array([[p.iteration, p.d_loss, p.d_acc, p.g_loss] for p in history],
+                                  dtype=np.float64).reshape(-1, 4),
+             grids=np.array(grids, dtype=np.float32))
+    return buf.getvalue()
+
+
+def _unpack(data: bytes) -> tuple[list[SamplePoint], list[np.ndarray]]:
+    with np.load(io.BytesIO(data)) as npz:
+        history = [SamplePoint(int(row[0]), float(row[1]), float(row[2]), float(row[3]))
+                   for row in npz["points"]]
+        return history, list(npz["grids"])
+
+
+class Checkpoints:
+    """Save and restore the training state of ``gan`` in ``directory``."""
+
+    def __init__(self, directory: str | Path, gan: DCGAN, fingerprint: str):
+        self.directory = Path(directory)
+        self.fingerprint = fingerprint
+        self._iteration = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self._history = tf.Variable(b"", dtype=tf.string, trainable=False)
+        self._fingerprint = tf.Variable(fingerprint, dtype=tf.string, trainable=False)
+        self._checkpoint = tf.train.Checkpoint(
+            generator=gan.generator, discriminator=gan.discriminator,
+            d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer,
+            seed_state=gan.seed_generator.state.value, iteration=self._iteration,
+            history=self._history, fingerprint=self._fingerprint)
+        self._manager = tf.train.CheckpointManager(self._checkpoint, str(self.directory),
+                                                   max_to_keep=2)
+
+    def restore(self) -> Restored | None:
+        """The latest checkpoint's state, loaded into the nets; None when there is none."""
+        path = self._manager.latest_checkpoint
+        if path is None:
+            return None
+        stored = tf.train.load_checkpoint(path).get_tensor(
+            "fingerprint/.ATTRIBUTES/VARIABLE_VALUE").decode()
+        if stored != self.fingerprint:
+            raise CheckpointMismatchError(
+                f"{self.directory}: the checkpoint there was made with other params or data "
+                f"(fingerprint {stored[:12]}…, now {self.fingerprint[:12]}…); it is not "
+                f"loaded. Set train.resume: false to start fresh.")
+        self._checkpoint.restore(path).assert_existing_objects_matched()
+        history, grids = _unpack(self._history.numpy())
+        return Restored(int(self._iteration.numpy()), history, grids)
+
+    def save(self, iteration: int, history: list[SamplePoint], grids: list[np.ndarray]) -> None:
+        self._iteration.assign(iteration)
+        self._history.assign(_pack(history, grids))
+        self._manager.save(checkpoint_number=iteration)
+
+
+
+def clear(directory: str | Path) -> None:
+    """Remove every checkpoint in ``directory`` (after a finished run, or to start fresh)."""
+    shutil.rmtree(directory, ignore_errors=True)
+    Path(directory).mkdir(parents=True, exist_ok=True)
+
+
+def resumable(directory: str | Path | None, cfg: TrainConfig) -> bool:
+    """Whether a run with ``cfg`` would start from a checkpoint in ``directory``."""
+    return (directory is not None and cfg.resume
+            and tf.train.latest_checkpoint(str(directory)) is not None)

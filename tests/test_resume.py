@@ -1,0 +1,150 @@
+"""Interruptions and bad input: SIGTERM + resume reproduces the uninterrupted run byte for
+byte; NaN losses stop at once; stages refuse malformed data with a clear message."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+import yaml
+
+from conftest import REPO, real_params, shrink, synthetic_mnist
+from mnist_gan.config import parse_params
+from mnist_gan.data.prepare import prepare
+from mnist_gan.files import save_npz
+from mnist_gan.training import NonFiniteLossError, train
+
+TRAIN_OUTPUTS = ["models/generator.keras", "models/discriminator.keras", "reports/history.csv",
+                 *(f"reports/progress/iteration_{i:06d}.png" for i in range(10, 61, 10))]
+
+
+def _workdir(root: Path, **train_overrides) -> Path:
+    root.mkdir(parents=True)
+    raw = shrink(real_params(), iterations=60, sample_interval=10, batch_size=8)
+    raw["train"].update(checkpoint_interval=10, **train_overrides)
+    (root / "params.yaml").write_text(yaml.safe_dump(raw))
+    save_npz(root / "data/prepared/mnist.npz", prepare(synthetic_mnist(), 64))
+    return root
+
+
+def _train(workdir: Path, uri: str) -> subprocess.Popen:
+    cmd = [sys.executable, "-u", str(REPO / "stages/train.py"), "--params", "params.yaml",
+           "--data", "data/prepared/mnist.npz", "--generator", "models/generator.keras",
+           "--discriminator", "models/discriminator.keras", "--history", "reports/history.csv",
+           "--progress-dir", "reports/progress", "--checkpoint-dir", "checkpoints/train"]
+    return subprocess.Popen(cmd, cwd=workdir, env={**os.environ, "MLFLOW_TRACKING_URI": uri},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _bytes(workdir: Path) -> dict[str, bytes]:
+    return {rel: (workdir / rel).read_bytes() for rel in TRAIN_OUTPUTS}
+
+
+@pytest.mark.slow
+def test_sigterm_then_resume_ends_with_the_uninterrupted_runs_bytes(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    straight = _workdir(tmp_path / "straight")
+    done = _train(straight, uri)
+    assert done.wait(timeout=600) == 0, done.stdout.read()
+
+    interrupted = _workdir(tmp_path / "interrupted")
+    proc = _train(interrupted, uri)
+    for line in proc.stdout:  # let it pass a checkpoint, then stop it mid-run
+        if line.startswith("30 [D loss"):
+            started = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            break
+    output = proc.stdout.read()
+    assert proc.wait(timeout=120) == 128 + signal.SIGTERM, output
+    assert "interrupted: SIGTERM at iteration" in output
+    assert time.monotonic() - started < 30  # it stops after the current iteration
+    assert not (interrupted / "models/generator.keras").exists()
+    assert any((interrupted / "checkpoints/train").iterdir())
+
+    resumed = _train(interrupted, uri)
+    output = resumed.communicate(timeout=600)[0]
+    assert resumed.returncode == 0, output
+    assert "resuming from the checkpoint of iteration" in output
+    assert _bytes(interrupted) == _bytes(straight)
+    assert list((interrupted / "checkpoints/train").iterdir()) == []  # done: nothing to resume
+
+    mlflow.set_tracking_uri(uri)
+    runs = mlflow.search_runs(experiment_names=["dcgan-mnist"], order_by=["start_time"])
+    assert list(runs["status"]) == ["FINISHED", "KILLED", "FINISHED"]
+    assert runs["tags.resumed_from"].iloc[2] == runs["run_id"].iloc[1]
+    history = mlflow.MlflowClient().get_metric_history(runs["run_id"].iloc[2], "g_loss")
+    assert [m.step for m in history] == [10, 20, 30, 40, 50, 60]
+
+
+@pytest.mark.slow
+def test_a_checkpoint_of_other_params_is_refused_unless_starting_fresh(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    work = _workdir(tmp_path / "work")
+    proc = _train(work, uri)
+    for line in proc.stdout:
+        if line.startswith("20 [D loss"):
+            proc.send_signal(signal.SIGINT)
+            break
+    assert proc.wait(timeout=120) == 128 + signal.SIGINT
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    params["model"]["leaky_relu_alpha"] = 0.2  # another architecture's activations
+    (work / "params.yaml").write_text(yaml.safe_dump(params))
+    refused = _train(work, uri)
+    output = refused.communicate(timeout=600)[0]
+    assert refused.returncode == 1
+    assert "made with other params or data" in output and "train.resume: false" in output
+    params["train"]["resume"] = False
+    (work / "params.yaml").write_text(yaml.safe_dump(params))
+    fresh = _train(work, uri)
+    output = fresh.communicate(timeout=600)[0]
+    assert fresh.returncode == 0, output
+    assert "resuming" not in output
+
+
+def test_a_non_finite_loss_stops_training_at_once_naming_the_iteration(tmp_path):
+    params = parse_params(shrink(real_params()))
+    cfg = dataclasses.replace(params.train, iterations=50, sample_interval=50,
+                              checkpoint_interval=1, precision="float32",
+                              adam=dataclasses.replace(params.train.adam, learning_rate=1e8))
+    images = prepare(synthetic_mnist(), 64)["x_train"]
+    with pytest.raises(NonFiniteLossError, match=r"NaN or inf at iteration (\d+)") as err:
+        train(params.model, cfg, images, checkpoint_dir=tmp_path / "ckpt")
+    failed_at = int(err.value.args[0].split("iteration ")[1].split(";")[0])
+    assert 1 < failed_at < 50  # a learning rate of 1e8 diverges within a few iterations
+    assert f"last good checkpoint: iteration {failed_at - 1}" in str(err.value)
+    saved = sorted(p.name for p in (tmp_path / "ckpt").glob("ckpt-*.index"))
+    assert saved[-1] == f"ckpt-{failed_at - 1}.index"  # the last good iteration is kept
+
+
+@pytest.mark.parametrize("stage, arrays, message", [
+    ("prepare", {"x_train": np.zeros((4, 28, 28), np.float32)}, "x_train must have dtype uint8"),
+    ("prepare", {"x_test": np.zeros((4, 32, 32), np.uint8)}, "x_test must have shape N×28×28"),
+    ("train", {"x_train": np.full((16, 28, 28, 1), 2.0, np.float32)}, r"values must lie in"),
+    ("train", {"x_train": np.zeros((16, 28, 28), np.float32)}, "x_train must have shape"),
+])
+def test_stages_refuse_malformed_data_with_a_clear_error(tmp_path, stage, arrays, message):
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(shrink(real_params())))
+    if stage == "prepare":
+        base = synthetic_mnist()
+        args = ["--raw", "in.npz", "--out", "out.npz"]
+    else:
+        base = prepare(synthetic_mnist(), 64)
+        args = ["--data", "in.npz", "--generator", "g.keras", "--discriminator", "d.keras",
+                "--history", "h.csv", "--progress-dir", "progress", "--checkpoint-dir", "ckpt"]
+    save_npz(tmp_path / "in.npz", {**base, **arrays})
+    done = subprocess.run([sys.executable, str(REPO / f"stages/{stage}.py"), "--params",
+                           "params.yaml", *args], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/m.db"})
+    assert done.returncode == 1
+    assert "error: " in done.stderr
+    assert re.search(message, done.stderr), done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.npz", "params.yaml"]
