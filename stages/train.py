@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 from mnist_gan import cli, figures, history, tracking
-from mnist_gan.checkpoints import clear, resumable
+from mnist_gan.checkpoints import clear, data_digest, resumable
 from mnist_gan.config import flatten
 from mnist_gan.data.prepare import PREPARED_LAYOUT, check_scaled
 from mnist_gan.files import load_npz, write_bytes, write_text
@@ -43,10 +43,11 @@ def main(args, params):
     logged_params = {**flatten(params.model, "model"), **flatten(params.train, "train"),
                      "train.precision_resolved": resolve_precision(params.train.precision)}
     # The run opens before training so that an unusable tracking store fails at once.
-    with tracking.training_run(params.mlflow.experiment, logged_params,
+    digest = data_digest(images)
+    with tracking.training_run(params.mlflow.experiment, logged_params, digest,
                                checkpoint_dir=checkpoint_dir,
                                resuming=resumable(checkpoint_dir, params.train)) as run:
-        result = train(params.model, params.train, images, on_sample, checkpoint_dir)
+        result = train(params.model, params.train, images, on_sample, checkpoint_dir, digest)
         save_model(result.generator, args.generator)
         save_model(result.discriminator, args.discriminator)
         if checkpoint_dir is not None:

@@ -187,3 +187,26 @@ def test_dvc_experiments_metrics_and_plots(pipeline):
     assert sorted(runs["params.train.iterations"]) == ["4", "4", "6"]
     assert "short" in set(runs["tags.mlflow.runName"])
     assert "short" in set(runs["tags.dvc_exp_name"])
+
+
+def test_queued_and_temp_experiments_log_to_the_repos_store(pipeline):
+    """`dvc exp run --queue/--run-all` and `--temp` run in temporary copies of the repo; their
+    runs must still land in the repo's own mlflow.db (DVC_ROOT), side by side."""
+    repo, _ = pipeline
+    # Iterations no earlier run used: DVC's run cache would skip evaluate for a generator it
+    # has already evaluated.
+    run(["dvc", "exp", "run", "--queue", "-n", "q-iter8", "-S", "train.iterations=8"], repo)
+    run(["dvc", "exp", "run", "--queue", "-n", "q-iter10", "-S", "train.iterations=10"], repo)
+    run(["dvc", "exp", "run", "--run-all"], repo)
+    run(["dvc", "exp", "run", "--temp", "-n", "t-iter2", "-S", "train.iterations=2"], repo)
+    mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
+    runs = mlflow.search_runs(experiment_names=["dcgan-mnist"])
+    named = runs.set_index("tags.mlflow.runName")
+    for name, iterations in [("q-iter8", "8"), ("q-iter10", "10"), ("t-iter2", "2")]:
+        assert named.loc[name, "params.train.iterations"] == iterations
+        assert named.loc[name, "tags.dvc_exp_name"] == name
+        assert len(named.loc[name, "tags.data_sha256"]) == 64
+        assert named.loc[name, "metrics.fid"] > 0  # evaluate found the run, too
+    assert named.loc["q-iter8", "metrics.g_loss"] != named.loc["q-iter10", "metrics.g_loss"]
+    assert not (repo / ".dvc" / "tmp" / "exps").exists() or not any(
+        (repo / ".dvc" / "tmp" / "exps").rglob("mlflow.db"))

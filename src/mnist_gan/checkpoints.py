@@ -33,12 +33,16 @@ class CheckpointMismatchError(ValueError):
     """The checkpoint folder holds a checkpoint of another configuration or data."""
 
 
-def fingerprint(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray) -> str:
+def data_digest(images: np.ndarray) -> str:
+    """sha256 of the training images' bytes (also the MLflow run's data_sha256 tag)."""
+    return hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()
+
+
+def fingerprint(model_cfg: ModelConfig, train_cfg: TrainConfig, images_digest: str) -> str:
     train = {k: v for k, v in asdict(train_cfg).items() if k not in _TRAJECTORY_NEUTRAL}
-    h = hashlib.sha256(json.dumps({"model": asdict(model_cfg), "train": train},
-                                  sort_keys=True).encode())
-    h.update(np.ascontiguousarray(images).tobytes())
-    return h.hexdigest()
+    return hashlib.sha256(json.dumps({"model": asdict(model_cfg), "train": train,
+                                      "data": images_digest}, sort_keys=True).encode()
+                          ).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -230,6 +230,15 @@ class EvaluateConfig:
 
 
 @dataclass(frozen=True)
+class PromoteConfig:
+    # The champion alias moves only to a version whose FID is lower by more than this.
+    fid_margin: float
+
+    def __post_init__(self) -> None:
+        _require(self.fid_margin >= 0, "promote.fid_margin", "must be >= 0", self.fid_margin)
+
+
+@dataclass(frozen=True)
 class MlflowConfig:
     experiment: str
     registered_model: str
@@ -250,6 +259,7 @@ class Params:
     sample: SampleConfig
     classifier: ClassifierConfig
     evaluate: EvaluateConfig
+    promote: PromoteConfig
     mlflow: MlflowConfig
 
     def __post_init__(self) -> None:

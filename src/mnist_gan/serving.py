@@ -8,10 +8,21 @@ from __future__ import annotations
 import mlflow.models
 import mlflow.pyfunc
 import numpy as np
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+
+OUTPUT_SCALES = ("tanh", "uint8")
+
+
+def _bad_request(message: str) -> MlflowException:
+    # INVALID_PARAMETER_VALUE makes `mlflow models serve` answer 400 rather than 500.
+    return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
 
 
 class GeneratorModel(mlflow.pyfunc.PythonModel):
-    """``predict(z)`` with z of shape (n, z_dim) returns (n, 28, 28, 1) images in [-1, 1]."""
+    """``predict(z)`` with z of shape (n, z_dim) returns (n, 28, 28, 1) images in [-1, 1];
+    with ``params={"scale": "uint8"}``, pixel values in [0, 255] instead."""
 
     def load_context(self, context) -> None:
         import keras
@@ -23,14 +34,20 @@ class GeneratorModel(mlflow.pyfunc.PythonModel):
         z = np.asarray(model_input.to_numpy() if hasattr(model_input, "to_numpy")
                        else model_input)
         if z.ndim != 2 or z.shape[1] != self.z_dim or z.shape[0] == 0:
-            raise ValueError(f"expected a non-empty batch of noise vectors of shape "
-                             f"(n, {self.z_dim}), got {z.shape}")
+            raise _bad_request(f"expected a non-empty batch of noise vectors of shape "
+                               f"(n, {self.z_dim}), got {z.shape}")
         if not np.issubdtype(z.dtype, np.number):
-            raise ValueError(f"noise vectors must be numeric, got dtype {z.dtype}")
+            raise _bad_request(f"noise vectors must be numeric, got dtype {z.dtype}")
         z = z.astype(np.float32)
         if not np.isfinite(z).all():
-            raise ValueError("noise vectors must be finite")
-        return np.asarray(self.generator(z, training=False))
+            raise _bad_request("noise vectors must be finite")
+        scale = (params or {}).get("scale", "tanh")
+        if scale not in OUTPUT_SCALES:
+            raise _bad_request(f"params.scale must be one of {OUTPUT_SCALES}, got {scale!r}")
+        images = np.asarray(self.generator(z, training=False), dtype=np.float32)
+        if scale == "uint8":
+            return np.rint((images + 1.0) * 127.5).clip(0, 255).astype(np.float32)
+        return images
 
 
 # Logged as "models from code" (see tracking.log_generator): MLflow runs this file to get the model.

@@ -2,12 +2,16 @@
 
 The store is ``MLFLOW_TRACKING_URI`` when set (a team's ``mlflow server``), else an embedded
 SQLite file ``mlflow.db`` in the repository root, with artifacts beside it in ``mlartifacts/``.
+"The repository root" is DVC's ``DVC_ROOT``: under ``dvc exp run --temp`` or ``--queue`` the
+stage runs in a temporary copy, and DVC points ``DVC_ROOT`` at the real repository, so every
+experiment lands in the same store.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import subprocess
 import time
@@ -17,9 +21,10 @@ from typing import Any
 
 import mlflow
 import numpy as np
+import requests
 from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
-from mlflow.types import Schema, TensorSpec
+from mlflow.types import ParamSchema, ParamSpec, Schema, TensorSpec
 
 from mnist_gan.history import SamplePoint
 
@@ -27,22 +32,42 @@ from mnist_gan.history import SamplePoint
 # run from their input alone, with no run-id file that would change every run.
 GENERATOR_SHA256_TAG = "generator_sha256"
 CHECKPOINT_DIR_TAG = "checkpoint_dir"
+# Run tags copied onto each registered generator version, with the run id: its lineage.
+LINEAGE_TAGS = ("git_commit", "data_sha256", "params_sha256", "dvc_exp_name")
+# Evaluation metrics copied onto the version, for the registry UI and for `promote`.
+VERSION_METRICS = ("fid", "mnist_score", "coverage")
+
+
+SERVER_TIMEOUT_S = 5
 
 
 class TrackingError(RuntimeError):
     """The tracking store cannot be used; raised before any training starts."""
 
 
-def tracking_uri(repo_root: str | Path = ".") -> str:
-    uri = os.environ.get("MLFLOW_TRACKING_URI")
-    if uri:
-        return uri
-    return f"sqlite:///{Path(repo_root).resolve() / 'mlflow.db'}"
+def store_root() -> Path:
+    """Where the embedded store lives: the DVC repository root (see the module docstring)."""
+    return Path(os.environ.get("DVC_ROOT", ".")).resolve()
 
 
-def connect(experiment: str, repo_root: str | Path = ".") -> str:
+def tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{store_root() / 'mlflow.db'}"
+
+
+def _check_server(uri: str) -> None:
+    """Fail in seconds, not after MLflow's minutes of retries, if a server does not answer."""
+    try:
+        requests.get(f"{uri.rstrip('/')}/health", timeout=SERVER_TIMEOUT_S).raise_for_status()
+    except requests.RequestException as err:
+        raise TrackingError(f"MLflow tracking server {uri} does not answer: "
+                            f"{type(err).__name__}: {err}") from None
+
+
+def connect(experiment: str) -> str:
     """Point MLflow at the store and make sure it answers; returns the experiment id."""
-    uri = tracking_uri(repo_root)
+    uri = tracking_uri()
+    if uri.startswith(("http://", "https://")):
+        _check_server(uri)
     mlflow.set_tracking_uri(uri)
     try:
         found = mlflow.get_experiment_by_name(experiment)
@@ -50,16 +75,15 @@ def connect(experiment: str, repo_root: str | Path = ".") -> str:
             return found.experiment_id
         artifacts = None
         if uri.startswith("sqlite:"):
-            artifacts = (Path(repo_root).resolve() / "mlartifacts").as_uri()
+            artifacts = (store_root() / "mlartifacts").as_uri()
         return mlflow.create_experiment(experiment, artifact_location=artifacts)
     except Exception as err:  # MLflow raises many types for an unreachable or broken store
         raise TrackingError(f"MLflow tracking store {uri} is not usable: "
                             f"{type(err).__name__}: {err}") from err
 
 
-def git_commit(repo_root: str | Path = ".") -> str | None:
-    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo_root, capture_output=True,
-                          text=True)
+def git_commit() -> str | None:
+    done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
     return done.stdout.strip() if done.returncode == 0 else None
 
 
@@ -67,8 +91,13 @@ def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def params_digest(params: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(dict(params), sort_keys=True, default=str).encode()
+                          ).hexdigest()
+
+
 @contextlib.contextmanager
-def training_run(experiment: str, params: Mapping[str, Any], repo_root: str | Path = ".",
+def training_run(experiment: str, params: Mapping[str, Any], data_digest: str,
                  checkpoint_dir: str | Path | None = None, resuming: bool = False
                  ) -> Iterator[mlflow.ActiveRun]:
     """Open the training run, named after the DVC experiment when there is one.
@@ -78,9 +107,10 @@ def training_run(experiment: str, params: Mapping[str, Any], repo_root: str | Pa
     keeps its own status, and the new run re-logs the history it resumed with, so it holds
     the whole curve.
     """
-    experiment_id = connect(experiment, repo_root)
+    experiment_id = connect(experiment)
     exp_name = os.environ.get("DVC_EXP_NAME")
-    tags = {"git_commit": git_commit(repo_root), "dvc_exp_name": exp_name}
+    tags = {"git_commit": git_commit(), "dvc_exp_name": exp_name, "data_sha256": data_digest,
+            "params_sha256": params_digest(params)}
     if checkpoint_dir is not None:
         tags[CHECKPOINT_DIR_TAG] = str(Path(checkpoint_dir).resolve())
         if resuming:
@@ -116,11 +146,13 @@ def generator_signature(z_dim: int) -> ModelSignature:
     return ModelSignature(
         inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, z_dim))]),
         outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, 28, 28, 1))]),
+        params=ParamSchema([ParamSpec("scale", "string", "tanh")]),
     )
 
 
 def log_generator(generator_path: str | Path, z_dim: int, registered_model: str) -> str:
-    """Log the saved generator as a pyfunc model, register it; returns the model URI."""
+    """Log the saved generator as a pyfunc model and register it, with its lineage as tags
+    of the new version; returns the model URI."""
     import keras
     import tensorflow as tf
 
@@ -139,38 +171,48 @@ def log_generator(generator_path: str | Path, z_dim: int, registered_model: str)
                           f"tensorflow=={tf.__version__}", f"numpy=={np.__version__}"],
     )
     mlflow.set_tag(GENERATOR_SHA256_TAG, file_sha256(generator_path))
+    client = MlflowClient()
+    run_id = mlflow.active_run().info.run_id
+    tags = client.get_run(run_id).data.tags
+    lineage = {"run_id": run_id, **{k: tags[k] for k in LINEAGE_TAGS if tags.get(k)}}
+    for key, value in lineage.items():
+        client.set_model_version_tag(registered_model, info.registered_model_version, key,
+                                     value)
     return info.model_uri
 
 
-def find_run_for_generator(experiment: str, generator_path: str | Path,
-                           repo_root: str | Path = ".") -> str | None:
+def find_run_for_generator(experiment: str, generator_path: str | Path) -> str | None:
     """The id of the newest run that produced this exact generator file, if any."""
-    experiment_id = connect(experiment, repo_root)
+    experiment_id = connect(experiment)
     runs = MlflowClient().search_runs(
         [experiment_id], f"tags.{GENERATOR_SHA256_TAG} = '{file_sha256(generator_path)}'",
         order_by=["attributes.start_time DESC"], max_results=1)
     return runs[0].info.run_id if runs else None
 
 
-def log_evaluation(experiment: str, generator_path: str | Path, results: Mapping[str, Any],
-                   repo_root: str | Path = ".") -> str:
+def log_evaluation(experiment: str, generator_path: str | Path, results: Mapping[str, Any]
+                   ) -> str:
     """Log evaluation metrics to the run that trained this generator; returns its id.
 
     A generator no run knows (trained elsewhere, or the store was reset) gets a new run,
     tagged with the generator's hash so that it stays linked to the file.
     """
-    run_id = find_run_for_generator(experiment, generator_path, repo_root)
+    run_id = find_run_for_generator(experiment, generator_path)
     flat = {k: float(v) for k, v in results.items() if isinstance(v, (int, float))}
     flat.update({f"class_share_{d}": float(s)
                  for d, s in results.get("class_histogram", {}).items()})
     if run_id is None:
-        with mlflow.start_run(experiment_id=connect(experiment, repo_root),
+        with mlflow.start_run(experiment_id=connect(experiment),
                               run_name=os.environ.get("DVC_EXP_NAME"),
                               tags={GENERATOR_SHA256_TAG: file_sha256(generator_path),
                                     "note": "evaluation of a generator no training run "
                                             "in this store produced"}) as run:
             mlflow.log_metrics(flat)
             return run.info.run_id
-    MlflowClient().log_batch(run_id, metrics=[
+    client = MlflowClient()
+    client.log_batch(run_id, metrics=[
         mlflow.entities.Metric(k, v, int(time.time() * 1000), 0) for k, v in flat.items()])
+    for version in client.search_model_versions(f"run_id = '{run_id}'"):
+        for key in VERSION_METRICS:
+            client.set_model_version_tag(version.name, version.version, key, str(results[key]))
     return run_id

@@ -22,7 +22,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from mnist_gan.config import ModelConfig, TrainConfig
-from mnist_gan.checkpoints import Checkpoints, clear, fingerprint
+from mnist_gan.checkpoints import Checkpoints, clear, data_digest, fingerprint
 from mnist_gan.gan import DCGAN, NON_FINITE
 from mnist_gan.history import SamplePoint
 from mnist_gan.models import build_discriminator, build_generator
@@ -154,8 +154,8 @@ def build_gan(model_cfg: ModelConfig, train_cfg: TrainConfig) -> DCGAN:
 
 
 def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
-          on_sample: OnSample | None = None, checkpoint_dir: str | Path | None = None
-          ) -> TrainResult:
+          on_sample: OnSample | None = None, checkpoint_dir: str | Path | None = None,
+          images_digest: str | None = None) -> TrainResult:
     """Train for ``train_cfg.iterations`` iterations on ``images`` (N×28×28×1 in [-1, 1]).
 
     Every ``sample_interval`` iterations the chief prints the seed's log line and calls
@@ -164,7 +164,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
     With a ``checkpoint_dir``, the state is saved there every ``checkpoint_interval``
     iterations and when SIGINT/SIGTERM arrives (then :class:`TrainingInterrupted` is
     raised), and a run resumes from the latest checkpoint, replaying ``on_sample`` for the
-    points before it. A NaN or inf loss raises :class:`NonFiniteLossError` at once.
+    points before it (``images_digest``, the images' :func:`data_digest`, is computed when
+    not given). A NaN or inf loss raises :class:`NonFiniteLossError` at once.
     """
     strategy = configure_runtime(train_cfg)
     global_batch = train_cfg.batch_size * strategy.num_replicas_in_sync
@@ -190,8 +191,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
     if checkpoint_dir is not None:
         if not train_cfg.resume:
             clear(checkpoint_dir)
-        checkpoints = Checkpoints(checkpoint_dir, gan,
-                                  fingerprint(model_cfg, train_cfg, images))
+        digest = images_digest or data_digest(images)
+        checkpoints = Checkpoints(checkpoint_dir, gan, fingerprint(model_cfg, train_cfg, digest))
         restored = checkpoints.restore()
         if restored is not None:
             start, history, grids = restored.iteration, restored.history, restored.grids

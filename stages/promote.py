@@ -1,0 +1,30 @@
+"""Command promote: after `dvc repro`, move the `champion` alias to the generator just
+trained if its FID beats the champion's by `promote.fid_margin`.
+
+It acts on the shared model registry, not on files, so it is a command, not a DVC stage:
+    python stages/promote.py --params params.yaml --generator models/generator.keras
+"""
+
+from mlflow.tracking import MlflowClient
+
+from mnist_gan import cli, tracking
+from mnist_gan.registry import promote
+
+
+def main(args, params):
+    run_id = tracking.find_run_for_generator(params.mlflow.experiment, args.generator)
+    if run_id is None:
+        raise ValueError(f"no MLflow run in {tracking.tracking_uri()} produced {args.generator}")
+    client = MlflowClient()
+    name = params.mlflow.registered_model
+    versions = client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
+    if not versions:
+        raise ValueError(f"run {run_id} registered no version of {name}")
+    decision = promote(client, name, versions[0].version, params.promote.fid_margin)
+    print(f"promote: {'promoted' if decision.promoted else 'not promoted'}: {decision.reason}")
+
+
+if __name__ == "__main__":
+    p = cli.parser(__doc__.split("\n\n")[0])
+    p.add_argument("--generator", required=True, help="the generator file just trained")
+    cli.run(main, p.parse_args())

@@ -1,0 +1,205 @@
+"""MLflow for a team: a real `mlflow server`, the registry's lineage and champion alias, and
+the generator served over HTTP by `mlflow models serve`."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+import requests
+import yaml
+from mlflow.tracking import MlflowClient
+
+from conftest import REPO, real_params, shrink, synthetic_mnist
+from mnist_gan.data.prepare import prepare
+from mnist_gan.files import save_npz
+from mnist_gan.registry import CHAMPION, promote
+
+pytestmark = pytest.mark.slow
+MODEL = "dcgan-mnist-generator"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(url: str, proc: subprocess.Popen, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"{proc.args[:3]} exited with {proc.returncode}")
+        try:
+            if requests.get(url, timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} did not come up in {timeout_s} s")
+
+
+def _start(cmd: list[str], health_url: str, log: Path, env: dict | None = None):
+    proc = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                            env={**os.environ, **(env or {})}, start_new_session=True)
+    _wait_for(health_url, proc)
+    return proc
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, 15)  # the server and the workers it forked
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A real tracking server on 127.0.0.1 with a SQLite backend and served artifacts."""
+    root = tmp_path_factory.mktemp("mlflow-server")
+    port = _free_port()
+    uri = f"http://127.0.0.1:{port}"
+    proc = _start([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port",
+                   str(port), "--backend-store-uri", f"sqlite:///{root / 'backend.db'}",
+                   "--artifacts-destination", str(root / "artifacts"), "--workers", "1"],
+                  f"{uri}/health", root / "server.log")
+    yield uri
+    _stop(proc)
+
+
+def _stage(name: str, workdir: Path, uri: str, *args: str) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, str(REPO / "stages" / f"{name}.py"), "--params",
+                           "params.yaml", *args], cwd=workdir, capture_output=True, text=True,
+                          env={**os.environ, "MLFLOW_TRACKING_URI": uri}, timeout=600)
+    return done
+
+
+TRAIN_ARGS = ["--data", "data/prepared/mnist.npz", "--generator", "models/generator.keras",
+              "--discriminator", "models/discriminator.keras", "--history",
+              "reports/history.csv", "--progress-dir", "reports/progress", "--checkpoint-dir",
+              "checkpoints/train"]
+EVALUATE_ARGS = ["--generator", "models/generator.keras", "--classifier",
+                 "models/classifier.keras", "--raw", "data/raw/mnist.npz", "--metrics",
+                 "reports/metrics.json"]
+
+
+@pytest.fixture(scope="module")
+def trained(server, tmp_path_factory):
+    """train, train_classifier and evaluate run against the server: (workdir, run id)."""
+    work = tmp_path_factory.mktemp("work")
+    (work / "params.yaml").write_text(yaml.safe_dump(shrink(real_params())))
+    raw = synthetic_mnist()
+    save_npz(work / "data/raw/mnist.npz", raw)
+    save_npz(work / "data/prepared/mnist.npz", prepare(raw, 64))
+    for name, args in [("train", TRAIN_ARGS),
+                       ("train_classifier", ["--raw", "data/raw/mnist.npz", "--model",
+                                             "models/classifier.keras", "--metrics",
+                                             "reports/classifier.json"]),
+                       ("evaluate", EVALUATE_ARGS)]:
+        done = _stage(name, work, server, *args)
+        assert done.returncode == 0, done.stdout + done.stderr
+    mlflow.set_tracking_uri(server)
+    [run] = MlflowClient().search_runs(
+        [mlflow.get_experiment_by_name("dcgan-mnist").experiment_id])
+    return work, run.info.run_id
+
+
+def test_the_server_holds_params_metric_history_artifacts_and_a_version(server, trained):
+    _, run_id = trained
+    client = MlflowClient(server)
+    run = client.get_run(run_id)
+    assert run.data.params["train.iterations"] == "4"
+    assert [m.step for m in client.get_metric_history(run_id, "g_loss")] == [2, 4]
+    assert {"fid", "fid_floor", "coverage"} <= set(run.data.metrics)
+    assert {a.path for a in client.list_artifacts(run_id, "progress")} == {
+        "progress/iteration_000002.png", "progress/iteration_000004.png"}
+    assert {a.path for a in client.list_artifacts(run_id, "plots")} == {
+        "plots/losses.png", "plots/accuracy.png"}
+    [version] = client.search_model_versions(f"name = '{MODEL}'")
+    assert version.run_id == run_id
+    # Lineage and evaluation on the version itself.
+    assert version.tags["run_id"] == run_id
+    assert len(version.tags["data_sha256"]) == 64 and len(version.tags["params_sha256"]) == 64
+    assert float(version.tags["fid"]) == pytest.approx(run.data.metrics["fid"])
+    assert {"mnist_score", "coverage"} <= set(version.tags)
+
+
+def test_promote_names_the_first_champion_which_then_loads(server, trained):
+    work, _ = trained
+    done = _stage("promote", work, server, "--generator", "models/generator.keras")
+    assert done.returncode == 0, done.stderr
+    assert "promoted: version 1 (fid" in done.stdout and "first champion" in done.stdout
+    again = _stage("promote", work, server, "--generator", "models/generator.keras")
+    assert "not promoted: version 1 is already the champion" in again.stdout
+    mlflow.set_tracking_uri(server)
+    model = mlflow.pyfunc.load_model(f"models:/{MODEL}@{CHAMPION}")
+    assert model.predict(np.zeros((2, 100), np.float32)).shape == (2, 28, 28, 1)
+
+
+def test_an_unreachable_server_fails_before_training(tmp_path):
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(shrink(real_params())))
+    save_npz(tmp_path / "data/prepared/mnist.npz", prepare(synthetic_mnist(), 64))
+    uri = f"http://127.0.0.1:{_free_port()}"
+    started = time.monotonic()
+    done = _stage("train", tmp_path, uri, *TRAIN_ARGS)
+    assert done.returncode == 1
+    assert f"MLflow tracking server {uri} does not answer" in done.stderr
+    assert "train: " not in done.stdout  # no training started
+    assert time.monotonic() - started < 60
+
+
+def test_the_champion_is_served_over_http(server, trained, tmp_path):
+    port = _free_port()
+    proc = _start(["mlflow", "models", "serve", "-m", f"models:/{MODEL}@{CHAMPION}",
+                   "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
+                  f"http://127.0.0.1:{port}/ping", tmp_path / "serve.log",
+                  env={"MLFLOW_TRACKING_URI": server,
+                       "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
+    try:
+        url = f"http://127.0.0.1:{port}/invocations"
+        z = np.random.default_rng(0).standard_normal((16, 100)).round(4).tolist()
+        ok = requests.post(url, json={"inputs": z}, timeout=60)
+        assert ok.status_code == 200, ok.text
+        images = np.array(ok.json()["predictions"])
+        assert images.shape == (16, 28, 28, 1) and -1 <= images.min() and images.max() <= 1
+        pixels = np.array(requests.post(url, json={"inputs": z[:2], "params": {
+            "scale": "uint8"}}, timeout=60).json()["predictions"])
+        assert pixels.shape == (2, 28, 28, 1) and 0 <= pixels.min() and pixels.max() <= 255
+        np.testing.assert_allclose(pixels, np.rint((images[:2] + 1) * 127.5), atol=1)
+        for bad in ({"inputs": [[0.0] * 7]},  # wrong width
+                    {"inputs": [["a"] * 100]},  # not numbers
+                    {"inputs": []},  # empty batch
+                    {"inputs": z[:1], "params": {"scale": "percent"}},
+                    {"no_inputs": 1}):
+            response = requests.post(url, json=bad, timeout=60)
+            assert 400 <= response.status_code < 500, (bad, response.status_code, response.text)
+            assert response.json()["message"]
+        assert requests.post(url, data="{not json", timeout=60,
+                             headers={"Content-Type": "application/json"}).status_code == 400
+    finally:
+        _stop(proc)
+
+
+def test_promotion_needs_a_better_fid_by_the_margin(tmp_path):
+    """The registry rules on a real SQLite-backed registry, with versions of known FID."""
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'registry.db'}")
+    client = MlflowClient()
+    client.create_registered_model("g")
+    for fid in (50.0, 49.5, 40.0):
+        version = client.create_model_version("g", "file:///nowhere", run_id=None).version
+        client.set_model_version_tag("g", version, "fid", str(fid))
+    assert promote(client, "g", "1", fid_margin=1.0).promoted
+    kept = promote(client, "g", "2", fid_margin=1.0)
+    assert not kept.promoted and "champion stays" in kept.reason
+    assert promote(client, "g", "3", fid_margin=1.0).promoted
+    assert str(client.get_model_version_by_alias("g", CHAMPION).version) == "3"
+    assert "already the champion" in promote(client, "g", "3", fid_margin=1.0).reason
+    client.create_model_version("g", "file:///nowhere")
+    with pytest.raises(ValueError, match="has no fid tag: run the evaluate stage"):
+        promote(client, "g", "4", fid_margin=1.0)
