@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup pipeline test bench
+.PHONY: setup pipeline test bench postgresql
 
 setup: $(STAMP)
 
@@ -21,8 +21,15 @@ $(STAMP): requirements.lock pyproject.toml
 pipeline: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" dvc repro
 
-test: $(STAMP)
+test: $(STAMP) postgresql
 	PATH="$(CURDIR)/$(BIN):$$PATH" python -m pytest $(PYTEST_ARGS)
+
+# The PostgreSQL backend-store test starts a throw-away cluster from Debian's package.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" python benchmarks/train_throughput.py
