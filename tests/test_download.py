@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import REPO, npz_bytes, real_params, sha256, synthetic_mnist, url_mirror_params
+from conftest import REPO, npz_bytes, real_params, synthetic_mnist, url_mirror_params
 from mnist_gan.config import parse_params
 from mnist_gan.data.download import DownloadError, download
 from mnist_gan.data.mnist import content_digest

@@ -12,7 +12,7 @@ from mnist_gan import figures, history
 from mnist_gan.data.prepare import PREPARED_LAYOUT, check_scaled, prepare, scale
 from mnist_gan.files import atomic_path, load_npz, save_npz, write_text
 from mnist_gan.history import SamplePoint
-from mnist_gan.keras_io import load_model, save_model
+from mnist_gan.keras_io import load_model
 
 
 def test_scaling_matches_the_seed_exactly():
@@ -81,7 +81,7 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
 def test_keras_model_files_are_byte_deterministic_across_processes(tmp_path):
     # Two processes: Keras writes memory addresses into config.json, which differ between them.
     script = ("import sys; from mnist_gan.config import load_params;"
-              "from mnist_gan.keras_io import load_model, save_model;"
+              "from mnist_gan.keras_io import load_model;"
               "from mnist_gan.models import build_generator;"
               "import keras; keras.utils.set_random_seed(0);"
               f"save_model(build_generator(load_params({str(REPO / 'params.yaml')!r}).model),"

@@ -3,10 +3,8 @@ the generator served over HTTP by `mlflow models serve`."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,22 +15,15 @@ import mlflow
 import numpy as np
 import pytest
 import requests
-import yaml
 from mlflow.tracking import MlflowClient
 
-from conftest import REPO, real_params, shrink, synthetic_mnist
-from mnist_gan.data.prepare import prepare
+from conftest import (TRAIN_ARGS, REPO, free_ports, real_params, shrink, synthetic_mnist,
+                      train_workdir)
 from mnist_gan.files import save_npz
 from mnist_gan.registry import CHAMPION, promote
 
 pytestmark = pytest.mark.slow
 MODEL = "dcgan-mnist-generator"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_for(url: str, proc: subprocess.Popen, timeout_s: float = 120) -> None:
@@ -65,7 +56,7 @@ def _stop(proc: subprocess.Popen) -> None:
 def server(tmp_path_factory):
     """A real tracking server on 127.0.0.1 with a SQLite backend and served artifacts."""
     root = tmp_path_factory.mktemp("mlflow-server")
-    port = _free_port()
+    port = free_ports()[0]
     uri = f"http://127.0.0.1:{port}"
     proc = _start([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port",
                    str(port), "--backend-store-uri", f"sqlite:///{root / 'backend.db'}",
@@ -82,10 +73,6 @@ def _stage(name: str, workdir: Path, uri: str, *args: str) -> subprocess.Complet
     return done
 
 
-TRAIN_ARGS = ["--data", "data/prepared/mnist.npz", "--generator", "models/generator.keras",
-              "--discriminator", "models/discriminator.keras", "--history",
-              "reports/history.csv", "--progress-dir", "reports/progress", "--checkpoint-dir",
-              "checkpoints/train"]
 EVALUATE_ARGS = ["--generator", "models/generator.keras", "--classifier",
                  "models/classifier.keras", "--raw", "data/raw/mnist.npz", "--metrics",
                  "reports/metrics.json"]
@@ -94,11 +81,8 @@ EVALUATE_ARGS = ["--generator", "models/generator.keras", "--classifier",
 @pytest.fixture(scope="module")
 def trained(server, tmp_path_factory):
     """train, train_classifier and evaluate run against the server: (workdir, run id)."""
-    work = tmp_path_factory.mktemp("work")
-    (work / "params.yaml").write_text(yaml.safe_dump(shrink(real_params())))
-    raw = synthetic_mnist()
-    save_npz(work / "data/raw/mnist.npz", raw)
-    save_npz(work / "data/prepared/mnist.npz", prepare(raw, 64))
+    work = train_workdir(tmp_path_factory.mktemp("work"), shrink(real_params()))
+    save_npz(work / "data/raw/mnist.npz", synthetic_mnist())
     for name, args in [("train", TRAIN_ARGS),
                        ("train_classifier", ["--raw", "data/raw/mnist.npz", "--model",
                                              "models/classifier.keras", "--metrics",
@@ -145,9 +129,8 @@ def test_promote_names_the_first_champion_which_then_loads(server, trained):
 
 
 def test_an_unreachable_server_fails_before_training(tmp_path):
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(shrink(real_params())))
-    save_npz(tmp_path / "data/prepared/mnist.npz", prepare(synthetic_mnist(), 64))
-    uri = f"http://127.0.0.1:{_free_port()}"
+    train_workdir(tmp_path, shrink(real_params()))
+    uri = f"http://127.0.0.1:{free_ports()[0]}"
     started = time.monotonic()
     done = _stage("train", tmp_path, uri, *TRAIN_ARGS)
     assert done.returncode == 1
@@ -157,7 +140,7 @@ def test_an_unreachable_server_fails_before_training(tmp_path):
 
 
 def test_the_champion_is_served_over_http(server, trained, tmp_path):
-    port = _free_port()
+    port = free_ports()[0]
     proc = _start(["mlflow", "models", "serve", "-m", f"models:/{MODEL}@{CHAMPION}",
                    "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
                   f"http://127.0.0.1:{port}/ping", tmp_path / "serve.log",
@@ -208,7 +191,7 @@ def postgres():
         shutil.chown(root, "postgres")
         shutil.chown(data, "postgres")
     tmp_path = root
-    port = _free_port()
+    port = free_ports()[0]
     subprocess.run([*as_owner, _postgres_bin("initdb"), "-D", str(data), "-U", "mlflow",
                     "--auth=trust"], check=True, capture_output=True)
     subprocess.run([*as_owner, _postgres_bin("pg_ctl"), "-D", str(data), "-l",
@@ -227,17 +210,14 @@ def postgres():
 
 def test_a_server_on_postgresql_tracks_a_training_run(postgres, tmp_path):
     """What teams run in production: the same stages against a PostgreSQL backend store."""
-    port = _free_port()
+    port = free_ports()[0]
     uri = f"http://127.0.0.1:{port}"
     proc = _start([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port",
                    str(port), "--backend-store-uri", postgres, "--artifacts-destination",
                    str(tmp_path / "artifacts"), "--workers", "1"],
                   f"{uri}/health", tmp_path / "server.log")
     try:
-        work = tmp_path / "work"
-        work.mkdir()
-        (work / "params.yaml").write_text(yaml.safe_dump(shrink(real_params())))
-        save_npz(work / "data/prepared/mnist.npz", prepare(synthetic_mnist(), 64))
+        work = train_workdir(tmp_path / "work", shrink(real_params()))
         done = _stage("train", work, uri, *TRAIN_ARGS)
         assert done.returncode == 0, done.stdout + done.stderr
         client = MlflowClient(uri)

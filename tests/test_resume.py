@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import REPO, real_params, shrink, synthetic_mnist
+from conftest import (TRAIN_ARGS, REPO, real_params, shrink, start_train_stage, synthetic_mnist,
+                      train_workdir)
 from mnist_gan.config import parse_params
 from mnist_gan.data.prepare import prepare
 from mnist_gan.files import save_npz
@@ -27,22 +28,14 @@ TRAIN_OUTPUTS = ["models/generator.keras", "models/discriminator.keras", "report
                  *(f"reports/progress/iteration_{i:06d}.png" for i in range(10, 61, 10))]
 
 
-def _workdir(root: Path, **train_overrides) -> Path:
-    root.mkdir(parents=True)
+def _workdir(root: Path) -> Path:
     raw = shrink(real_params(), iterations=60, sample_interval=10, batch_size=8)
-    raw["train"].update(checkpoint_interval=10, **train_overrides)
-    (root / "params.yaml").write_text(yaml.safe_dump(raw))
-    save_npz(root / "data/prepared/mnist.npz", prepare(synthetic_mnist(), 64))
-    return root
+    raw["train"]["checkpoint_interval"] = 10
+    return train_workdir(root, raw)
 
 
 def _train(workdir: Path, uri: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-u", str(REPO / "stages/train.py"), "--params", "params.yaml",
-           "--data", "data/prepared/mnist.npz", "--generator", "models/generator.keras",
-           "--discriminator", "models/discriminator.keras", "--history", "reports/history.csv",
-           "--progress-dir", "reports/progress", "--checkpoint-dir", "checkpoints/train"]
-    return subprocess.Popen(cmd, cwd=workdir, env={**os.environ, "MLFLOW_TRACKING_URI": uri},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return start_train_stage(workdir, {"MLFLOW_TRACKING_URI": uri})
 
 
 def _bytes(workdir: Path) -> dict[str, bytes]:
@@ -138,8 +131,7 @@ def test_stages_refuse_malformed_data_with_a_clear_error(tmp_path, stage, arrays
         args = ["--raw", "in.npz", "--out", "out.npz"]
     else:
         base = prepare(synthetic_mnist(), 64)
-        args = ["--data", "in.npz", "--generator", "g.keras", "--discriminator", "d.keras",
-                "--history", "h.csv", "--progress-dir", "progress", "--checkpoint-dir", "ckpt"]
+        args = [a.replace("data/prepared/mnist.npz", "in.npz") for a in TRAIN_ARGS]
     save_npz(tmp_path / "in.npz", {**base, **arrays})
     done = subprocess.run([sys.executable, str(REPO / f"stages/{stage}.py"), "--params",
                            "params.yaml", *args], cwd=tmp_path, capture_output=True, text=True,
