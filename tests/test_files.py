@@ -81,7 +81,7 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
 def test_keras_model_files_are_byte_deterministic_across_processes(tmp_path):
     # Two processes: Keras writes memory addresses into config.json, which differ between them.
     script = ("import sys; from mnist_gan.config import load_params;"
-              "from mnist_gan.keras_io import load_model;"
+              "from mnist_gan.keras_io import save_model;"
               "from mnist_gan.models import build_generator;"
               "import keras; keras.utils.set_random_seed(0);"
               f"save_model(build_generator(load_params({str(REPO / 'params.yaml')!r}).model),"
