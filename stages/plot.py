@@ -1,4 +1,6 @@
-"""Stage plot: the seeds' loss and accuracy curves from the training history."""
+"""Stage plot: the seeds' loss and accuracy curves, and the progress grids as a GIF."""
+
+from pathlib import Path
 
 from mnist_gan import cli, figures, history
 from mnist_gan.files import write_bytes
@@ -8,7 +10,9 @@ def main(args, _params):
     points = history.read_csv(args.history)
     write_bytes(args.losses, figures.to_png(figures.losses_plot(points)))
     write_bytes(args.accuracy, figures.to_png(figures.accuracy_plot(points)))
-    print(f"plot: wrote {args.losses} and {args.accuracy}")
+    grids = sorted(Path(args.progress_dir).glob("iteration_*.png"))
+    write_bytes(args.gif, figures.progress_gif([png.read_bytes() for png in grids]))
+    print(f"plot: wrote {args.losses}, {args.accuracy} and {args.gif} ({len(grids)} frames)")
 
 
 if __name__ == "__main__":
@@ -16,4 +20,6 @@ if __name__ == "__main__":
     p.add_argument("--history", required=True, help="the training history CSV")
     p.add_argument("--losses", required=True, help="the loss plot PNG to write")
     p.add_argument("--accuracy", required=True, help="the accuracy plot PNG to write")
+    p.add_argument("--progress-dir", required=True, help="the fixed-noise grids of training")
+    p.add_argument("--gif", required=True, help="the progress animation to write")
     cli.run(main, p.parse_args())

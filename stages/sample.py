@@ -1,9 +1,9 @@
-"""Stage sample: a grid of digits from the trained generator and seeded noise."""
+"""Stage sample: a grid of digits from seeded noise, and latent walks between noise vectors."""
 
 from mnist_gan import cli, figures
 from mnist_gan.files import write_bytes
 from mnist_gan.keras_io import load_model
-from mnist_gan.training import noise
+from mnist_gan.training import interpolation_noise, noise
 
 
 def main(args, params):
@@ -12,11 +12,17 @@ def main(args, params):
     z = noise(params.sample.seed, grid.rows * grid.cols, generator.input_shape[-1])
     images = generator(z, training=False).numpy()
     write_bytes(args.out, figures.to_png(figures.sample_grid(images, grid.rows, grid.cols)))
-    print(f"sample: wrote {args.out}")
+    walk = params.sample.interpolation
+    z = interpolation_noise(params.sample.seed, walk.rows, walk.cols, generator.input_shape[-1])
+    images = generator(z, training=False).numpy()
+    write_bytes(args.interpolation,
+                figures.to_png(figures.sample_grid(images, walk.rows, walk.cols)))
+    print(f"sample: wrote {args.out} and {args.interpolation}")
 
 
 if __name__ == "__main__":
     p = cli.parser(__doc__)
     p.add_argument("--generator", required=True, help="the trained generator (.keras)")
-    p.add_argument("--out", required=True, help="the PNG to write")
+    p.add_argument("--out", required=True, help="the sample grid PNG to write")
+    p.add_argument("--interpolation", required=True, help="the latent-walk PNG to write")
     cli.run(main, p.parse_args())

@@ -1,5 +1,6 @@
 """Scaling, atomic and byte-deterministic outputs, and the readers' checks of bad inputs."""
 
+import io
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ from mnist_gan import figures, history
 from mnist_gan.data.prepare import PREPARED_LAYOUT, check_scaled, prepare, scale
 from mnist_gan.files import atomic_path, load_npz, save_npz, write_text
 from mnist_gan.history import SamplePoint
+from mnist_gan.training import interpolation_noise, noise
 from mnist_gan.keras_io import load_model
 
 
@@ -123,3 +125,26 @@ def test_figures_are_reproducible_pngs_with_the_seeds_layout():
     assert [t.get_rotation() for t in loss.axes[0].get_xticklabels()] == [90.0] * 3
     with pytest.raises(ValueError, match="a 4×4 grid needs 16 images"):
         figures.sample_grid(images[:3], 4, 4)
+
+
+def test_progress_gif_is_a_reproducible_looping_animation():
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    pngs = [figures.to_png(figures.sample_grid(
+        rng.uniform(-1, 1, (16, 28, 28, 1)).astype(np.float32), 4, 4)) for _ in range(3)]
+    gif = figures.progress_gif(pngs)
+    assert gif == figures.progress_gif(pngs)
+    animation = Image.open(io.BytesIO(gif))
+    assert animation.format == "GIF" and animation.n_frames == 3
+    assert animation.info["loop"] == 0
+    with pytest.raises(ValueError, match="no progress grids"):
+        figures.progress_gif([])
+
+
+def test_interpolation_walks_straight_lines_between_seeded_noise_vectors():
+    z = interpolation_noise(seed=3, rows=2, steps=5, z_dim=100).reshape(2, 5, 100)
+    ends = noise(3, 4, 100).reshape(2, 2, 100)
+    np.testing.assert_allclose(z[:, 0], ends[:, 0], rtol=1e-6)
+    np.testing.assert_allclose(z[:, -1], ends[:, 1], rtol=1e-6)
+    np.testing.assert_allclose(z[:, 2], 0.5 * (ends[:, 0] + ends[:, 1]), rtol=1e-5, atol=1e-6)

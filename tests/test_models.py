@@ -3,6 +3,7 @@
 import dataclasses
 
 import numpy as np
+import pytest
 
 from conftest import real_params
 from mnist_gan.config import parse_params
@@ -94,3 +95,53 @@ def test_same_seed_gives_identical_weights_and_another_seed_does_not():
     first, again, other = _weights_after(5), _weights_after(5), _weights_after(6)
     assert all(np.array_equal(a, b) for a, b in zip(first, again))
     assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+
+
+def _arch(name):
+    return dataclasses.replace(PARAMS.model, arch=name)
+
+
+@pytest.mark.parametrize("arch, generator_params, discriminator_params", [
+    ("dcgan", 1_637_121, 95_489),  # the book's, counted in test_parameter_counts above
+    ("dcgan_tf", 2_330_944, 212_865),  # the TensorFlow tutorial's model summaries
+    ("mlp", 562_704, 1_460_225),  # seed 003 prints both totals
+])
+def test_every_architecture_has_the_seeds_parameter_counts(arch, generator_params,
+                                                            discriminator_params):
+    generator = build_generator(_arch(arch))
+    discriminator = build_discriminator(_arch(arch))
+    assert generator.count_params() == generator_params
+    assert discriminator.count_params() == discriminator_params
+    # One interface: noise in, 28×28×1 images out; images in, one score out.
+    images = generator(np.zeros((2, 100), np.float32))
+    assert images.shape == (2, 28, 28, 1)
+    assert discriminator(images).shape == (2, 1)
+
+
+def test_seed_001_and_003_layer_shapes():
+    assert _shapes(build_generator(_arch("dcgan_tf")))[4:] == [
+        ("Conv2DTranspose", (7, 7, 128)), ("BatchNormalization", (7, 7, 128)),
+        ("LeakyReLU", (7, 7, 128)), ("Conv2DTranspose", (14, 14, 64)),
+        ("BatchNormalization", (14, 14, 64)), ("LeakyReLU", (14, 14, 64)),
+        ("Conv2DTranspose", (28, 28, 1)), ("Activation", (28, 28, 1))]
+    assert _shapes(build_discriminator(_arch("dcgan_tf"))) == [
+        ("Conv2D", (14, 14, 64)), ("LeakyReLU", (14, 14, 64)), ("Dropout", (14, 14, 64)),
+        ("Conv2D", (7, 7, 128)), ("LeakyReLU", (7, 7, 128)), ("Dropout", (7, 7, 128)),
+        ("Flatten", (6272,)), ("Dense", (1,))]
+    assert [s for _, s in _shapes(build_generator(_arch("mlp")))] == [
+        (256,), (256,), (512,), (512,), (784,), (28, 28, 1)]
+    assert [s for _, s in _shapes(build_discriminator(_arch("mlp")))] == [
+        (784,), (1024,), (1024,), (512,), (512,), (256,), (256,), (1,)]
+
+
+@pytest.mark.parametrize("arch", ["dcgan_tf", "mlp"])
+def test_the_same_train_step_trains_every_architecture(arch):
+    train_cfg = dataclasses.replace(PARAMS.train, batch_size=8, precision="float32")
+    configure_runtime(train_cfg)
+    gan = build_gan(_arch(arch), train_cfg)
+    images = np.random.default_rng(0).uniform(-1, 1, (32, 28, 28, 1)).astype(np.float32)
+    before = [w.copy() for w in gan.generator.get_weights()]
+    logs = gan.compiled_iteration(8, jit_compile=False)(images)
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    assert 0.0 <= float(logs["d_acc"]) <= 1.0
+    assert any(not np.array_equal(a, b) for a, b in zip(before, gan.generator.get_weights()))

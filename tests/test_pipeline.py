@@ -80,6 +80,7 @@ def test_repro_produces_every_output(pipeline):
     for rel in ["data/raw/mnist.npz", "data/prepared/mnist.npz", "models/generator.keras",
                 "models/discriminator.keras", "reports/samples.png", "reports/losses.png",
                 "reports/accuracy.png", "reports/dataset.json", "models/classifier.keras",
+                "reports/interpolation.png", "reports/progress.gif",
                 "reports/classifier.json", "reports/metrics.json"]:
         assert (repo / rel).is_file(), rel
     assert sorted(p.name for p in (repo / "reports/progress").iterdir()) == [
@@ -174,7 +175,8 @@ def test_dvc_experiments_metrics_and_plots(pipeline):
     assert [r.split(",")[0] for r in rows[1:]] == ["2", "4", "6"]
     plots = json.loads(run(["dvc", "plots", "show", "--json"], repo).stdout)["data"]
     assert set(plots) == {"Training loss", "Discriminator accuracy", "reports/samples.png",
-                          "reports/losses.png", "reports/accuracy.png"}
+                          "reports/interpolation.png", "reports/losses.png",
+                          "reports/accuracy.png"}
     loss_points = plots["Training loss"][0]["content"]["data"]["values"]
     assert {(p["field"], p["iteration"]) for p in loss_points} == {
         (f, i) for f in ("d_loss", "g_loss") for i in ("2", "4", "6")}

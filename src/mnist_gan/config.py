@@ -19,6 +19,7 @@ import yaml
 MNIST_TRAIN_IMAGES = 60_000
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 STRATEGIES = ("default", "mirrored", "multi_worker")
+ARCHITECTURES = ("dcgan", "dcgan_tf", "mlp")
 
 
 class ConfigError(ValueError):
@@ -84,10 +85,13 @@ class PrepareConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
+    arch: str  # dcgan (the book's) | dcgan_tf (TF tutorial) | mlp (chapter 3): see models.py
     z_dim: int
-    leaky_relu_alpha: float
+    leaky_relu_alpha: float  # the book's DCGAN; dcgan_tf keeps the tutorial's 0.3
 
     def __post_init__(self) -> None:
+        _require(self.arch in ARCHITECTURES, "model.arch", f"must be one of {ARCHITECTURES}",
+                 self.arch)
         _require(self.z_dim >= 1, "model.z_dim", "must be >= 1", self.z_dim)
         _require(0.0 <= self.leaky_relu_alpha < 1.0, "model.leaky_relu_alpha",
                  "must be in [0, 1)", self.leaky_relu_alpha)
@@ -171,6 +175,7 @@ class TrainConfig:
 class SampleConfig:
     seed: int
     grid: GridConfig
+    interpolation: GridConfig  # rows of latent walks, cols points along each
 
     def __post_init__(self) -> None:
         _require(self.seed >= 0, "sample.seed", "must be >= 0", self.seed)

@@ -15,6 +15,7 @@ matplotlib.use("Agg")  # headless: stages run under DVC and CI with no display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from mnist_gan.history import SamplePoint  # noqa: E402
 
@@ -31,12 +32,40 @@ def sample_grid(images: np.ndarray, rows: int, cols: int) -> Figure:
     if len(images) < rows * cols:
         raise ValueError(f"a {rows}×{cols} grid needs {rows * cols} images, got {len(images)}")
     images = 0.5 * images + 0.5  # [-1, 1] -> [0, 1]
-    fig, axs = plt.subplots(rows, cols, figsize=(4, 4), sharey=True, sharex=True,
+    # The seed's 4×4 grid is 4×4 inches: an inch per digit.
+    fig, axs = plt.subplots(rows, cols, figsize=(cols, rows), sharey=True, sharex=True,
                             squeeze=False)
     for cnt, ax in enumerate(axs.flat):
         ax.imshow(images[cnt, :, :, 0], cmap="gray")
         ax.axis("off")
     return fig
+
+
+def comparison_grid(rows: Sequence[tuple[str, np.ndarray]]) -> Figure:
+    """Seed 000's side-by-side: one labelled row of digits (in [-1, 1]) per model."""
+    cols = len(rows[0][1])
+    fig, axs = plt.subplots(len(rows), cols, figsize=(cols, 1.1 * len(rows)), squeeze=False)
+    for (label, images), row in zip(rows, axs):
+        for image, ax in zip(0.5 * images + 0.5, row):
+            ax.imshow(image[:, :, 0], cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        row[0].set_ylabel(label, rotation=0, ha="right", va="center")
+    fig.tight_layout()
+    return fig
+
+
+def progress_gif(pngs: Sequence[bytes], frame_ms: int = 500) -> bytes:
+    """The progress grids as an animated GIF that loops, like the TensorFlow DCGAN tutorial's.
+    GIF carries no timestamps, so the same grids give the same bytes."""
+    if not pngs:
+        raise ValueError("no progress grids to animate")
+    frames = [Image.open(io.BytesIO(png)).convert("RGB").convert("P", palette=Image.ADAPTIVE)
+              for png in pngs]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:],
+                   duration=frame_ms, loop=0)
+    return buf.getvalue()
 
 
 def losses_plot(history: Sequence[SamplePoint]) -> Figure:

@@ -35,14 +35,16 @@ NON_FINITE = "non-finite loss:"
 
 class DCGAN(keras.Model):
     def __init__(self, generator: keras.Model, discriminator: keras.Model, z_dim: int,
-                 seed: int, fused_generator_pass: bool = False, **kwargs):
+                 seed: int, fused_generator_pass: bool = False, logits: bool = False,
+                 **kwargs):
         super().__init__(**kwargs)
         self.fused_generator_pass = fused_generator_pass
+        self.logits = logits
         self.generator = generator
         self.discriminator = discriminator
         self.z_dim = z_dim
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.loss_fn = keras.losses.BinaryCrossentropy()
+        self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=logits)
 
     def compile(self, d_optimizer: keras.optimizers.Optimizer,
                 g_optimizer: keras.optimizers.Optimizer, **kwargs) -> None:
@@ -70,7 +72,8 @@ class DCGAN(keras.Model):
             scaled = self._loss_to_differentiate(self.d_optimizer, loss)
         variables = self.discriminator.trainable_variables
         self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-        accuracy = tf.reduce_mean(keras.metrics.binary_accuracy(labels, predictions))
+        probabilities = tf.sigmoid(predictions) if self.logits else predictions
+        accuracy = tf.reduce_mean(keras.metrics.binary_accuracy(labels, probabilities))
         return loss, accuracy
 
     def train_step(self, data):

@@ -25,7 +25,7 @@ from mnist_gan.config import ModelConfig, TrainConfig
 from mnist_gan.checkpoints import Checkpoints, clear, data_digest, fingerprint
 from mnist_gan.gan import DCGAN, NON_FINITE
 from mnist_gan.history import SamplePoint
-from mnist_gan.models import build_discriminator, build_generator
+from mnist_gan.models import ARCHITECTURES, build_discriminator, build_generator
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -101,6 +101,14 @@ def noise(seed: int, count: int, z_dim: int) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal((count, z_dim)).astype(np.float32)
 
 
+def interpolation_noise(seed: int, rows: int, steps: int, z_dim: int) -> np.ndarray:
+    """``rows`` straight lines of ``steps`` points each, between pairs of seeded noise
+    vectors: the DCGAN paper's latent walk. Shape (rows · steps, z_dim), row by row."""
+    ends = noise(seed, 2 * rows, z_dim).reshape(rows, 2, z_dim)
+    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
+    return ((1 - t) * ends[:, :1] + t * ends[:, 1:]).reshape(rows * steps, z_dim)
+
+
 def configure_runtime(cfg: TrainConfig) -> tf.distribute.Strategy:
     """Threads, precision, determinism and the distribution strategy.
 
@@ -148,7 +156,8 @@ def build_gan(model_cfg: ModelConfig, train_cfg: TrainConfig) -> DCGAN:
     replicated = tf.distribute.get_strategy().num_replicas_in_sync > 1
     gan = DCGAN(build_generator(model_cfg, synchronized_bn=replicated),
                 build_discriminator(model_cfg, synchronized_bn=replicated), model_cfg.z_dim,
-                seed=train_cfg.seed, fused_generator_pass=train_cfg.fused_generator_pass)
+                seed=train_cfg.seed, fused_generator_pass=train_cfg.fused_generator_pass,
+                logits=ARCHITECTURES[model_cfg.arch].logits)
     gan.compile(d_optimizer=adam(train_cfg), g_optimizer=adam(train_cfg))
     return gan
 

@@ -1,0 +1,64 @@
+"""Every GAN of the seeds with the same budget, side by side with real MNIST (seed 000)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from mnist_gan.config import Params
+from mnist_gan.evaluation.evaluate import evaluate
+from mnist_gan.models import ARCHITECTURES
+from mnist_gan.training import noise, train
+
+
+@dataclass(frozen=True)
+class Contender:
+    arch: str
+    train_seconds: float
+    metrics: dict
+    digits: np.ndarray  # one row of samples from the shared seeded noise
+
+
+def compare(params: Params, archs: Sequence[str], iterations: int, train_images: np.ndarray,
+            test_images: np.ndarray, classifier: keras.Model, digits: int = 8,
+            log: Callable[[str], None] = print) -> list[Contender]:
+    """Train each architecture for ``iterations`` (its seed's learning rate, everything else
+    from ``params``), then evaluate it and draw ``digits`` samples from the same noise."""
+    contenders = []
+    for arch in archs:
+        model_cfg = dataclasses.replace(params.model, arch=arch)
+        adam = dataclasses.replace(params.train.adam,
+                                   learning_rate=ARCHITECTURES[arch].seed_learning_rate)
+        train_cfg = dataclasses.replace(params.train, iterations=iterations, adam=adam,
+                                        sample_interval=iterations)
+        log(f"compare: training {arch} for {iterations} iterations")
+        start = time.perf_counter()
+        generator = train(model_cfg, train_cfg, train_images).generator
+        seconds = time.perf_counter() - start
+        metrics = evaluate(generator, classifier, test_images, train_images, params.evaluate,
+                           log=log)
+        z = noise(params.sample.seed, digits, model_cfg.z_dim)
+        contenders.append(Contender(arch, seconds, metrics,
+                                    generator(z, training=False).numpy()))
+    return contenders
+
+
+def table(contenders: Sequence[Contender], iterations: int, batch_size: int) -> str:
+    """compare.md: the quality metrics and training time of each model."""
+    ref = contenders[0].metrics
+    lines = [f"Same budget for each: {iterations} iterations at batch {batch_size}; metrics "
+             f"on {ref['samples']} samples against the MNIST test set.", "",
+             "| model | fid | mnist_score | coverage | train wall time |",
+             "| --- | --- | --- | --- | --- |"]
+    for c in contenders:
+        m = c.metrics
+        lines.append(f"| {c.arch} | {m['fid']:.2f} | {m['mnist_score']:.2f} | "
+                     f"{m['coverage']:.3f} | {c.train_seconds:.0f} s |")
+    lines.append(f"| real MNIST (train vs test) | {ref['fid_floor']:.2f} | "
+                 f"{ref['mnist_score_real']:.2f} | {ref['coverage_real']:.3f} | |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,30 @@
+"""The compare command: every architecture, the same budget, a picture and a table."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import REPO, real_params, shrink, synthetic_mnist
+from mnist_gan.evaluation.classifier import build_classifier
+from mnist_gan.files import save_npz
+from mnist_gan.keras_io import save_model
+
+
+@pytest.mark.slow
+def test_compare_trains_every_architecture_and_writes_the_picture_and_table(tmp_path):
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(shrink(real_params())))
+    save_npz(tmp_path / "raw.npz", synthetic_mnist())
+    save_model(build_classifier(), tmp_path / "classifier.keras")  # untrained is enough here
+    done = subprocess.run(
+        [sys.executable, str(REPO / "stages/compare.py"), "--params", "params.yaml", "--raw",
+         "raw.npz", "--classifier", "classifier.keras", "--iterations", "3", "--png",
+         "compare.png", "--md", "compare.md"], cwd=tmp_path, capture_output=True, text=True,
+        timeout=600)
+    assert done.returncode == 0, done.stderr
+    rows = (tmp_path / "compare.md").read_text().splitlines()
+    assert rows[0].startswith("Same budget for each: 3 iterations at batch 8")
+    assert [r.split("|")[1].strip() for r in rows[4:]] == [
+        "dcgan", "dcgan_tf", "mlp", "real MNIST (train vs test)"]
+    assert (tmp_path / "compare.png").read_bytes()[:4] == b"\x89PNG"
