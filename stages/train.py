@@ -42,16 +42,14 @@ def main(args, params):
 
     logged_params = {**flatten(params.model, "model"), **flatten(params.train, "train"),
                      "train.precision_resolved": resolve_precision(params.train.precision)}
-    # The run opens before training so that an unusable tracking store fails at once.
     digest = data_digest(images)
+    # The run opens before training so that an unusable tracking store fails at once.
     with tracking.training_run(params.mlflow.experiment, logged_params, digest,
                                checkpoint_dir=checkpoint_dir,
                                resuming=resumable(checkpoint_dir, params.train)) as run:
         result = train(params.model, params.train, images, on_sample, checkpoint_dir, digest)
         save_model(result.generator, args.generator)
         save_model(result.discriminator, args.discriminator)
-        if checkpoint_dir is not None:
-            clear(checkpoint_dir)  # the run is complete: nothing left to resume
         with tempfile.TemporaryDirectory() as tmp:
             for name, fig in (("losses.png", figures.losses_plot(result.history)),
                               ("accuracy.png", figures.accuracy_plot(result.history))):
@@ -62,6 +60,8 @@ def main(args, params):
                                      params.mlflow.registered_model)
         print(f"train: MLflow run {run.info.run_id}; generator registered as "
               f"{params.mlflow.registered_model} ({uri})")
+        if checkpoint_dir is not None:
+            clear(checkpoint_dir)  # everything is written and logged: nothing to resume
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
     print(f"train: peak RSS {peak_mib:.0f} MiB")
 
