@@ -12,13 +12,13 @@ from tqdm import tqdm
 from mnist_gan.config import EvaluateConfig
 from mnist_gan.evaluation import metrics
 from mnist_gan.evaluation.classifier import features_and_probs
+from mnist_gan.training import noise
 
 
 def generate(generator: keras.Model, count: int, batch_size: int, seed: int
              ) -> tuple[np.ndarray, float]:
     """``count`` images from seeded noise, in batches: (images, images per second)."""
-    z = np.random.default_rng(seed).standard_normal(
-        (count, generator.input_shape[-1])).astype(np.float32)
+    z = noise(seed, count, generator.input_shape[-1])
     start = time.perf_counter()
     parts = [generator(z[i:i + batch_size], training=False).numpy()
              for i in tqdm(range(0, count, batch_size), desc="generate", unit="batch")]
