@@ -1,7 +1,7 @@
 """Iterations/s at batch 128 on real MNIST: the book's ``train_on_batch`` loop against this
 project's compiled train step, measured side by side and alternating in one run.
 
-    python benchmarks/train_throughput.py --data data/prepared/mnist.npz
+    python benchmarks/train_throughput.py --data data/prepared/dataset.npz
 
 Variants (``--variants``, comma-separated; the first is the baseline of the ratios):
   seed_loop     the book's loop (§4.4.4): ``generator.predict``, ``discriminator.train_on_batch``
@@ -37,7 +37,7 @@ import tensorflow as tf  # noqa: E402
 from tensorflow.python.framework import config as tf_config  # noqa: E402  (no public "disable")
 
 from mnist_gan.config import load_params  # noqa: E402
-from mnist_gan.data.prepare import PREPARED_LAYOUT  # noqa: E402
+from mnist_gan.data.prepare import prepared_layout  # noqa: E402
 from mnist_gan.files import load_npz  # noqa: E402
 from mnist_gan.models import build_discriminator, build_generator  # noqa: E402
 from mnist_gan.training import adam, build_gan, configure_runtime  # noqa: E402
@@ -64,8 +64,8 @@ class SeedLoop:
         keras.utils.set_random_seed(params.train.seed)
         self.images, self.batch = images, params.train.batch_size
         self.z_dim = params.model.z_dim
-        self.generator = build_generator(params.model)
-        self.discriminator = build_discriminator(params.model)
+        self.generator = build_generator(params.model, images.shape[1:])
+        self.discriminator = build_discriminator(params.model, images.shape[1:])
         self.discriminator.compile(loss="binary_crossentropy", optimizer=adam(params.train),
                                    metrics=["accuracy"])
         self.real = np.ones((self.batch, 1), np.float32)
@@ -98,7 +98,7 @@ class ProjectStep:
                                   jit_compile=option == "xla", deterministic=self.deterministic,
                                   fused_generator_pass=option == "fused")
         keras.mixed_precision.set_global_policy(precision)  # layers take it when built
-        self.gan = build_gan(params.model, cfg)
+        self.gan = build_gan(params.model, cfg, images.shape[1:])
         self.step = self.gan.compiled_iteration(cfg.batch_size, cfg.jit_compile)
         self.data = tf.convert_to_tensor(images)
 
@@ -118,7 +118,7 @@ class ProjectStep:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--params", default="params.yaml")
-    p.add_argument("--data", default="data/prepared/mnist.npz")
+    p.add_argument("--data", default="data/prepared/dataset.npz")
     p.add_argument("--iterations", type=int, default=60, help="per variant per round")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--warmup", type=int, default=5)
@@ -132,7 +132,8 @@ def main() -> None:
     params = dataclasses.replace(params, train=dataclasses.replace(
         params.train, intra_op_threads=intra, inter_op_threads=inter, precision="float32"))
     configure_runtime(params.train)
-    images = load_npz(args.data, {"x_train": PREPARED_LAYOUT["x_train"]})["x_train"]
+    layout = prepared_layout(params.data.dataset)
+    images = load_npz(args.data, {"x_train": layout["x_train"]})["x_train"]
     train = params.train
     precisions = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
 

@@ -1,7 +1,7 @@
 """Command compare: train every architecture of the seeds with the same budget and write
-reports/compare.png (a row of digits per model, and one of real MNIST) and compare.md.
+reports/compare.png (a row of samples per model, and one of real images) and compare.md.
 
-    python stages/compare.py --params params.yaml --raw data/raw/mnist.npz \
+    python stages/compare.py --params params.yaml --raw data/raw/dataset.npz \
         --classifier models/classifier.keras --iterations 1000 \
         --png reports/compare.png --md reports/compare.md
 """
@@ -11,30 +11,30 @@ import numpy as np
 from mnist_gan import cli, figures
 from mnist_gan.compare import compare, table
 from mnist_gan.config import ARCHITECTURES
-from mnist_gan.data.mnist import RAW_LAYOUT, check_raw
-from mnist_gan.data.prepare import scale
-from mnist_gan.files import load_npz, write_bytes, write_text
+from mnist_gan.data.datasets import load_raw
+from mnist_gan.data.prepare import prepare
+from mnist_gan.files import write_bytes, write_text
 from mnist_gan.keras_io import load_model
 
 
 def main(args, params):
-    raw = load_npz(args.raw, RAW_LAYOUT)
-    check_raw(raw, args.raw)
-    test_images = scale(raw["x_test"])
-    contenders = compare(params, args.archs.split(","), args.iterations,
-                         scale(raw["x_train"][: params.prepare.train_images]), test_images,
-                         load_model(args.classifier), digits=args.digits)
+    data = prepare(load_raw(args.raw, params.data.dataset), params.prepare.train_images)
+    test_images = data["x_test"]
+    contenders = compare(params, args.archs.split(","), args.iterations, data["x_train"],
+                         test_images, load_model(args.classifier), digits=args.digits)
     pick = np.random.default_rng(params.sample.seed).choice(len(test_images), args.digits,
                                                             replace=False)
-    rows = [(c.arch, c.digits) for c in contenders] + [("MNIST", test_images[pick])]
+    title = params.data.spec.title
+    rows = [(c.arch, c.digits) for c in contenders] + [(title, test_images[pick])]
     write_bytes(args.png, figures.to_png(figures.comparison_grid(rows)))
-    write_text(args.md, table(contenders, args.iterations, params.train.batch_size))
-    print(table(contenders, args.iterations, params.train.batch_size))
+    md = table(contenders, args.iterations, params.train.batch_size, title)
+    write_text(args.md, md)
+    print(md)
 
 
 if __name__ == "__main__":
     p = cli.parser(__doc__.split("\n\n")[0])
-    p.add_argument("--raw", required=True, help="the downloaded MNIST .npz")
+    p.add_argument("--raw", required=True, help="the downloaded .npz")
     p.add_argument("--classifier", required=True, help="the evaluation classifier (.keras)")
     p.add_argument("--iterations", type=int, required=True, help="the budget of each model")
     p.add_argument("--archs", default=",".join(ARCHITECTURES))

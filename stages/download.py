@@ -1,21 +1,22 @@
-"""Stage download: fetch MNIST from the first mirror that serves verified data."""
+"""Stage download: fetch data.dataset from the first mirror that serves verified data."""
 
 from mnist_gan import cli
+from mnist_gan.data.datasets import summary
 from mnist_gan.data.download import download
-from mnist_gan.data.mnist import summary
 from mnist_gan.files import save_npz, write_json
 
 
 def main(args, params):
-    got = download(params.download)
+    dataset = params.data.dataset
+    got = download(params.download, dataset)
     save_npz(args.out, got.arrays)
-    write_json(args.summary, summary(got.arrays, got.digest))
-    print(f"download: wrote {args.out} ({len(got.arrays['x_train'])} train, "
+    write_json(args.summary, summary(dataset, got.arrays, got.digest))
+    print(f"download: wrote {args.out} ({dataset}: {len(got.arrays['x_train'])} train, "
           f"{len(got.arrays['x_test'])} test images)")
 
 
 if __name__ == "__main__":
     p = cli.parser(__doc__)
-    p.add_argument("--out", required=True, help="the .npz to write (Keras mnist.npz layout)")
+    p.add_argument("--out", required=True, help="the .npz to write (Keras's array layout)")
     p.add_argument("--summary", required=True, help="JSON with the content digest and means")
     cli.run(main, p.parse_args())

@@ -1,17 +1,18 @@
-"""Stage evaluate: FID, MNIST score, class coverage, precision/recall of the generator."""
+"""Stage evaluate: FID, MNIST score, class coverage, precision/recall of the generator.
+
+(The "MNIST score" is the Inception Score with the classifier of data.dataset.)"""
 
 from mnist_gan import cli, tracking
-from mnist_gan.data.mnist import RAW_LAYOUT, check_raw
+from mnist_gan.data.datasets import load_raw
 from mnist_gan.data.prepare import scale
 from mnist_gan.evaluation.evaluate import evaluate
-from mnist_gan.files import load_npz, write_json
+from mnist_gan.files import write_json
 from mnist_gan.keras_io import load_model
 
 
 def main(args, params):
     generator, classifier = load_model(args.generator), load_model(args.classifier)
-    raw = load_npz(args.raw, RAW_LAYOUT)
-    check_raw(raw, args.raw)
+    raw = load_raw(args.raw, params.data.dataset)
     results = evaluate(generator, classifier, scale(raw["x_test"]), scale(raw["x_train"]),
                        params.evaluate)
     write_json(args.metrics, results)
@@ -26,6 +27,6 @@ if __name__ == "__main__":
     p = cli.parser(__doc__)
     p.add_argument("--generator", required=True, help="the trained generator (.keras)")
     p.add_argument("--classifier", required=True, help="the trained classifier (.keras)")
-    p.add_argument("--raw", required=True, help="the downloaded MNIST .npz (test images)")
+    p.add_argument("--raw", required=True, help="the downloaded .npz (test images)")
     p.add_argument("--metrics", required=True, help="the metrics JSON to write")
     cli.run(main, p.parse_args())

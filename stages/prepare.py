@@ -1,15 +1,13 @@
-"""Stage prepare: scale the pixels to [-1, 1] as float32 N×28×28×1."""
+"""Stage prepare: scale the pixels to [-1, 1] as float32 N×H×W×C."""
 
 from mnist_gan import cli
-from mnist_gan.data.mnist import RAW_LAYOUT, check_raw
+from mnist_gan.data.datasets import load_raw
 from mnist_gan.data.prepare import prepare
-from mnist_gan.files import load_npz, save_npz
+from mnist_gan.files import save_npz
 
 
 def main(args, params):
-    raw = load_npz(args.raw, RAW_LAYOUT)
-    check_raw(raw, args.raw)
-    prepared = prepare(raw, params.prepare.train_images)
+    prepared = prepare(load_raw(args.raw, params.data.dataset), params.prepare.train_images)
     save_npz(args.out, prepared)
     print(f"prepare: wrote {args.out} ({len(prepared['x_train'])} train images in [-1, 1])")
 

@@ -1,4 +1,4 @@
-"""Stage train: the book's DCGAN, logged to MLflow and registered as a model."""
+"""Stage train: the GAN of model.arch on data.dataset, logged to MLflow and registered."""
 
 import resource
 import shutil
@@ -8,14 +8,15 @@ from pathlib import Path
 from mnist_gan import cli, figures, history, tracking
 from mnist_gan.checkpoints import clear, data_digest, resumable
 from mnist_gan.config import flatten
-from mnist_gan.data.prepare import PREPARED_LAYOUT, check_scaled
+from mnist_gan.data.prepare import check_scaled, prepared_layout
 from mnist_gan.files import load_npz, write_bytes, write_text
 from mnist_gan.keras_io import save_model
 from mnist_gan.training import is_chief, resolve_precision, train
 
 
 def main(args, params):
-    images = load_npz(args.data, {"x_train": PREPARED_LAYOUT["x_train"]})["x_train"]
+    layout = prepared_layout(params.data.dataset)
+    images = load_npz(args.data, {"x_train": layout["x_train"]})["x_train"]
     check_scaled(images, f"{args.data}: x_train")
     if not is_chief(params.train):
         # A non-chief worker of a multi-worker run trains in step with the chief and then
@@ -40,7 +41,8 @@ def main(args, params):
         tracking.log_sample_point(point)
         tracking.log_artifact(png, "progress")
 
-    logged_params = {**flatten(params.model, "model"), **flatten(params.train, "train"),
+    logged_params = {"data.dataset": params.data.dataset, **flatten(params.model, "model"),
+                     **flatten(params.train, "train"),
                      "train.precision_resolved": resolve_precision(params.train.precision)}
     digest = data_digest(images)
     # The run opens before training so that an unusable tracking store fails at once.
@@ -56,7 +58,7 @@ def main(args, params):
                 write_bytes(Path(tmp) / name, figures.to_png(fig))
                 tracking.log_artifact(Path(tmp) / name, "plots")
         tracking.log_artifact(args.history)
-        uri = tracking.log_generator(args.generator, params.model.z_dim,
+        uri = tracking.log_generator(args.generator, params.model.z_dim, images.shape[1:],
                                      params.mlflow.registered_model)
         print(f"train: MLflow run {run.info.run_id}; generator registered as "
               f"{params.mlflow.registered_model} ({uri})")

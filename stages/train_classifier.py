@@ -1,22 +1,19 @@
-"""Stage train_classifier: the MNIST CNN whose features the evaluate stage measures in."""
+"""Stage train_classifier: the CNN whose features the evaluate stage measures in."""
 
 from mnist_gan import cli
-from mnist_gan.data.mnist import RAW_LAYOUT, check_raw
+from mnist_gan.config import image_count
+from mnist_gan.data.datasets import load_raw
 from mnist_gan.data.prepare import scale
 from mnist_gan.evaluation.classifier import accuracy, train_classifier
-from mnist_gan.files import load_npz, write_json
+from mnist_gan.files import write_json
 from mnist_gan.keras_io import save_model
 
 
 def main(args, params):
     cfg = params.classifier
-    raw = load_npz(args.raw, RAW_LAYOUT)
-    check_raw(raw, args.raw)
-    if len(raw["x_train"]) < cfg.train_images:
-        raise ValueError(f"classifier.train_images is {cfg.train_images} but {args.raw} holds "
-                         f"only {len(raw['x_train'])} training images")
-    model = train_classifier(cfg, scale(raw["x_train"][: cfg.train_images]),
-                             raw["y_train"][: cfg.train_images])
+    raw = load_raw(args.raw, params.data.dataset)
+    n = image_count(cfg.train_images, len(raw["x_train"]), "classifier.train_images")
+    model = train_classifier(cfg, scale(raw["x_train"][:n]), raw["y_train"][:n])
     test_accuracy = accuracy(model, scale(raw["x_test"]), raw["y_test"])
     save_model(model, args.model)
     write_json(args.metrics, {"test_accuracy": test_accuracy,
@@ -26,7 +23,7 @@ def main(args, params):
 
 if __name__ == "__main__":
     p = cli.parser(__doc__)
-    p.add_argument("--raw", required=True, help="the downloaded MNIST .npz")
+    p.add_argument("--raw", required=True, help="the downloaded .npz")
     p.add_argument("--model", required=True, help="where to save the classifier (.keras)")
     p.add_argument("--metrics", required=True, help="JSON with the test accuracy")
     cli.run(main, p.parse_args())

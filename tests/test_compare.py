@@ -6,7 +6,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import REPO, real_params, shrink, synthetic_mnist
+from conftest import REPO, real_params, shrink, synthetic_images
 from mnist_gan.evaluation.classifier import build_classifier
 from mnist_gan.files import save_npz
 from mnist_gan.keras_io import save_model
@@ -14,9 +14,13 @@ from mnist_gan.keras_io import save_model
 
 @pytest.mark.slow
 def test_compare_trains_every_architecture_and_writes_the_picture_and_table(tmp_path):
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(shrink(real_params())))
-    save_npz(tmp_path / "raw.npz", synthetic_mnist())
-    save_model(build_classifier(), tmp_path / "classifier.keras")  # untrained is enough here
+    """On CIFAR-10's shape: every architecture adapts to 32×32×3 through config alone."""
+    raw = shrink(real_params())
+    raw["data"]["dataset"] = "cifar10"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    save_npz(tmp_path / "raw.npz", synthetic_images("cifar10"))
+    # An untrained classifier is enough here.
+    save_model(build_classifier((32, 32, 3)), tmp_path / "classifier.keras")
     done = subprocess.run(
         [sys.executable, str(REPO / "stages/compare.py"), "--params", "params.yaml", "--raw",
          "raw.npz", "--classifier", "classifier.keras", "--iterations", "3", "--png",
@@ -26,5 +30,5 @@ def test_compare_trains_every_architecture_and_writes_the_picture_and_table(tmp_
     rows = (tmp_path / "compare.md").read_text().splitlines()
     assert rows[0].startswith("Same budget for each: 3 iterations at batch 8")
     assert [r.split("|")[1].strip() for r in rows[4:]] == [
-        "dcgan", "dcgan_tf", "mlp", "real MNIST (train vs test)"]
+        "dcgan", "dcgan_tf", "mlp", "real CIFAR-10 (train vs test)"]
     assert (tmp_path / "compare.png").read_bytes()[:4] == b"\x89PNG"

@@ -51,13 +51,29 @@ def _with(path: str, value):
     ("train.progress_grid.rows", 0, "grid.rows: must be >= 1"),
     ("model.z_dim", 0, "model.z_dim: must be >= 1"),
     ("model.leaky_relu_alpha", 1.5, "model.leaky_relu_alpha: must be in [0, 1)"),
-    ("prepare.train_images", 0, "prepare.train_images: must be in [1, 60000]"),
-    ("prepare.train_images", 70000, "prepare.train_images: must be in [1, 60000]"),
+    ("prepare.train_images", 0, "prepare.train_images: must be an integer >= 1 or all"),
+    ("prepare.train_images", "most", "prepare.train_images: must be an integer >= 1 or all"),
+    ("prepare.train_images", 70000,
+     "prepare.train_images: must be <= the 60000 training images of mnist"),
+    ("classifier.train_images", 60001, "classifier.train_images: must be <= the 60000"),
+    ("classifier.batch_size", 60001, "classifier.batch_size: must be <= classifier.train_"),
+    ("data.dataset", "svhn", "data.dataset: must be one of ('mnist', 'fashion_mnist', 'cifar10')"),
+    ("model.generator_start", 0, "model.generator_start: must be an integer >= 1 or auto"),
+    ("model.generator_start", "big", "model.generator_start: must be an integer >= 1 or auto"),
+    ("model.generator_start", 4, "model.generator_start: must be mnist's image side 28 divided"),
+    ("model.generator_start", 14, "model.generator_start: must be mnist's image side 28"),
     ("sample.seed", -3, "sample.seed: must be >= 0"),
     ("download.connect_timeout_s", 0, "download.connect_timeout_s: must be > 0"),
-    ("download.content_digest", "abc", "download.content_digest: must be 64 lowercase hex"),
-    ("download.mirrors", [], "download.mirrors: must list at least one mirror"),
-    ("download.mirrors.0.sha256", "XYZ", "download.mirrors[0].sha256: must be 64 lowercase"),
+    ("download.mnist.content_digest", "abc",
+     "download.mnist.content_digest: must be null or 64 lowercase hex"),
+    ("download.cifar10.content_digest", 5, "download.cifar10.content_digest: must be str or null"),
+    ("download.mnist.mirrors", [], "download.mnist.mirrors: must list at least one mirror"),
+    ("download.mnist.mirrors.0.sha256", "XYZ",
+     "download.mnist.mirrors[0].sha256: must be 64 lowercase"),
+    ("download.mnist.mirrors.0.format", "zip",
+     "download.mnist.mirrors[0].format: must be one of ('keras_npz', 'cifar10_python')"),
+    ("download.fashion_mnist.mirrors.0.y_test.sha256", "0",
+     "download.fashion_mnist.mirrors[0].y_test.sha256: must be 64 lowercase hex"),
     ("mlflow.registered_model", " ", "mlflow.registered_model: must not be empty"),
 ])
 def test_each_bad_value_is_refused_naming_its_key(path, value, message):
@@ -82,9 +98,29 @@ def test_missing_key_is_refused():
 
 def test_a_mirror_of_no_known_kind_is_refused():
     raw = real_params()
-    raw["download"]["mirrors"][0] = {"ftp": "ftp://example/mnist", "sha256": "0" * 64}
-    with pytest.raises(ConfigError, match=r"download\.mirrors\[0\]: must be a mapping with"):
+    raw["download"]["mnist"]["mirrors"][0] = {"ftp": "ftp://example/mnist", "sha256": "0" * 64}
+    with pytest.raises(ConfigError,
+                       match=r"download\.mnist\.mirrors\[0\]: must be a mapping with"):
         parse_params(raw)
+
+
+@pytest.mark.parametrize("dataset", ["fashion_mnist", "cifar10"])
+def test_switching_the_dataset_alone_gives_a_valid_config(dataset):
+    """`dvc exp run -S data.dataset=...` needs no other change: counts default to all, the
+    generator's first map to a quarter of the image side."""
+    params = parse_params(_with("data.dataset", dataset))
+    assert params.data.spec.train_images == (50000 if dataset == "cifar10" else 60000)
+
+
+def test_cifar10_limits_follow_its_smaller_training_set():
+    raw = _with("data.dataset", "cifar10")
+    raw["prepare"]["train_images"] = 60000
+    with pytest.raises(ConfigError, match="prepare.train_images: must be <= the 50000 "
+                                          "training images of cifar10, got 60000"):
+        parse_params(raw)
+    raw["prepare"]["train_images"] = 50000
+    raw["model"]["generator_start"] = 4  # 4 -> 8 -> 16 -> 32: a third doubling
+    assert parse_params(raw).model.generator_start == 4
 
 
 def test_unreadable_params_file_is_a_config_error(tmp_path):

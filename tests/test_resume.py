@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import (TRAIN_ARGS, REPO, real_params, shrink, start_train_stage, synthetic_mnist,
+from conftest import (TRAIN_ARGS, REPO, real_params, shrink, start_train_stage, synthetic_images,
                       train_workdir)
 from mnist_gan.config import parse_params
 from mnist_gan.data.prepare import prepare
@@ -108,7 +108,7 @@ def test_a_non_finite_loss_stops_training_at_once_naming_the_iteration(tmp_path)
     cfg = dataclasses.replace(params.train, iterations=50, sample_interval=50,
                               checkpoint_interval=1, precision="float32",
                               adam=dataclasses.replace(params.train.adam, learning_rate=1e8))
-    images = prepare(synthetic_mnist(), 64)["x_train"]
+    images = prepare(synthetic_images(), 64)["x_train"]
     with pytest.raises(NonFiniteLossError, match=r"NaN or inf at iteration (\d+)") as err:
         train(params.model, cfg, images, checkpoint_dir=tmp_path / "ckpt")
     failed_at = int(err.value.args[0].split("iteration ")[1].split(";")[0])
@@ -127,11 +127,11 @@ def test_a_non_finite_loss_stops_training_at_once_naming_the_iteration(tmp_path)
 def test_stages_refuse_malformed_data_with_a_clear_error(tmp_path, stage, arrays, message):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(shrink(real_params())))
     if stage == "prepare":
-        base = synthetic_mnist()
+        base = synthetic_images()
         args = ["--raw", "in.npz", "--out", "out.npz"]
     else:
-        base = prepare(synthetic_mnist(), 64)
-        args = [a.replace("data/prepared/mnist.npz", "in.npz") for a in TRAIN_ARGS]
+        base = prepare(synthetic_images(), 64)
+        args = [a.replace("data/prepared/dataset.npz", "in.npz") for a in TRAIN_ARGS]
     save_npz(tmp_path / "in.npz", {**base, **arrays})
     done = subprocess.run([sys.executable, str(REPO / f"stages/{stage}.py"), "--params",
                            "params.yaml", *args], cwd=tmp_path, capture_output=True, text=True,

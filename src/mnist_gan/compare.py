@@ -1,4 +1,4 @@
-"""Every GAN of the seeds with the same budget, side by side with real MNIST (seed 000)."""
+"""Every GAN of the seeds with the same budget, side by side with the real images (seed 000)."""
 
 from __future__ import annotations
 
@@ -48,17 +48,18 @@ def compare(params: Params, archs: Sequence[str], iterations: int, train_images:
     return contenders
 
 
-def table(contenders: Sequence[Contender], iterations: int, batch_size: int) -> str:
-    """compare.md: the quality metrics and training time of each model."""
+def table(contenders: Sequence[Contender], iterations: int, batch_size: int, dataset: str
+          ) -> str:
+    """compare.md: the quality metrics and training time of each model on ``dataset``."""
     ref = contenders[0].metrics
     lines = [f"Same budget for each: {iterations} iterations at batch {batch_size}; metrics "
-             f"on {ref['samples']} samples against the MNIST test set.", "",
+             f"on {ref['samples']} samples against the {dataset} test set.", "",
              "| model | fid | mnist_score | coverage | train wall time |",
              "| --- | --- | --- | --- | --- |"]
     for c in contenders:
         m = c.metrics
         lines.append(f"| {c.arch} | {m['fid']:.2f} | {m['mnist_score']:.2f} | "
                      f"{m['coverage']:.3f} | {c.train_seconds:.0f} s |")
-    lines.append(f"| real MNIST (train vs test) | {ref['fid_floor']:.2f} | "
+    lines.append(f"| real {dataset} (train vs test) | {ref['fid_floor']:.2f} | "
                  f"{ref['mnist_score_real']:.2f} | {ref['coverage_real']:.3f} | |")
     return "\n".join(lines) + "\n"

@@ -16,10 +16,27 @@ from typing import Any
 
 import yaml
 
-MNIST_TRAIN_IMAGES = 60_000
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 ARCHITECTURES = ("dcgan", "dcgan_tf", "mlp")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What the pipeline needs to know of a dataset before it has the data."""
+
+    title: str  # as figures and tables name it
+    image_shape: tuple[int, int, int]  # height, width, channels
+    train_images: int
+    test_images: int
+
+
+# The datasets Keras ships loaders for, with the sizes of their canonical splits.
+DATASETS = {
+    "mnist": DatasetSpec("MNIST", (28, 28, 1), 60_000, 10_000),
+    "fashion_mnist": DatasetSpec("Fashion-MNIST", (28, 28, 1), 60_000, 10_000),
+    "cifar10": DatasetSpec("CIFAR-10", (32, 32, 3), 50_000, 10_000),
+}
 
 
 class ConfigError(ValueError):
@@ -32,11 +49,50 @@ def _require(ok: bool, key: str, message: str, value: Any) -> None:
 
 
 @dataclass(frozen=True)
+class DataConfig:
+    dataset: str  # mnist (the book's) | fashion_mnist | cifar10 (seed 004's lab)
+
+    def __post_init__(self) -> None:
+        _require(self.dataset in DATASETS, "data.dataset", f"must be one of {tuple(DATASETS)}",
+                 self.dataset)
+
+    @property
+    def spec(self) -> DatasetSpec:
+        return DATASETS[self.dataset]
+
+
+URL_FORMATS = ("keras_npz", "cifar10_python")
+
+
+@dataclass(frozen=True)
 class UrlMirror:
-    """An HTTP(S) URL serving Keras's ``mnist.npz``."""
+    """One file over HTTP(S): Keras's ``.npz`` layout, or CIFAR-10's python tarball."""
 
     url: str
     sha256: str
+    format: str  # one of URL_FORMATS
+
+
+@dataclass(frozen=True)
+class IdxFile:
+    file: str  # the name under the mirror's base_url
+    sha256: str
+
+
+@dataclass(frozen=True)
+class IdxMirror:
+    """LeCun's IDX format, gzipped, one file per array (as MNIST and Fashion-MNIST ship)."""
+
+    base_url: str
+    x_train: IdxFile
+    y_train: IdxFile
+    x_test: IdxFile
+    y_test: IdxFile
+
+    def files(self) -> dict[str, IdxFile]:
+        """array name -> its file."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if isinstance(getattr(self, f.name), IdxFile)}
 
 
 @dataclass(frozen=True)
@@ -48,39 +104,91 @@ class WheelMirror:
     sha256: str
 
 
-Mirror = UrlMirror | WheelMirror
+Mirror = UrlMirror | IdxMirror | WheelMirror
+
+
+def mirror_checksums(mirror: Mirror) -> dict[str, str]:
+    """Every sha256 a mirror names, by where it sits under the mirror's key."""
+    if isinstance(mirror, IdxMirror):
+        return {f"{name}.sha256": f.sha256 for name, f in mirror.files().items()}
+    return {"sha256": mirror.sha256}
+
+
+@dataclass(frozen=True)
+class DatasetSource:
+    mirrors: tuple[Mirror, ...]  # tried in order
+    # sha256 over the decoded arrays (see mnist_gan.data.datasets.content_digest), equal
+    # whichever mirror served them; null where a single mirror's file checksums pin the data.
+    content_digest: str | None
 
 
 @dataclass(frozen=True)
 class DownloadConfig:
-    mirrors: tuple[Mirror, ...]
     connect_timeout_s: float
     read_timeout_s: float
-    # sha256 over the decoded arrays (see mnist_gan.data.mnist.content_digest): equal whichever
-    # mirror served them.
-    content_digest: str
+    mnist: DatasetSource
+    fashion_mnist: DatasetSource
+    cifar10: DatasetSource
 
     def __post_init__(self) -> None:
-        _require(len(self.mirrors) > 0, "download.mirrors", "must list at least one mirror", [])
-        for i, mirror in enumerate(self.mirrors):
-            _require(_is_sha256(mirror.sha256), f"download.mirrors[{i}].sha256",
-                     "must be 64 lowercase hex digits", mirror.sha256)
         _require(self.connect_timeout_s > 0, "download.connect_timeout_s", "must be > 0",
                  self.connect_timeout_s)
         _require(self.read_timeout_s > 0, "download.read_timeout_s", "must be > 0",
                  self.read_timeout_s)
-        _require(_is_sha256(self.content_digest), "download.content_digest",
-                 "must be 64 lowercase hex digits", self.content_digest)
+        for dataset in DATASETS:
+            source = getattr(self, dataset)
+            key = f"download.{dataset}"
+            _require(len(source.mirrors) > 0, f"{key}.mirrors", "must list at least one mirror",
+                     [])
+            for i, mirror in enumerate(source.mirrors):
+                if isinstance(mirror, UrlMirror):
+                    _require(mirror.format in URL_FORMATS, f"{key}.mirrors[{i}].format",
+                             f"must be one of {URL_FORMATS}", mirror.format)
+                for where, digest in mirror_checksums(mirror).items():
+                    _require(_is_sha256(digest), f"{key}.mirrors[{i}].{where}",
+                             "must be 64 lowercase hex digits", digest)
+            _require(source.content_digest is None or _is_sha256(source.content_digest),
+                     f"{key}.content_digest", "must be null or 64 lowercase hex digits",
+                     source.content_digest)
+
+    def source(self, dataset: str) -> DatasetSource:
+        return getattr(self, dataset)
+
+
+def _check_image_count(value: int | str, key: str) -> None:
+    _require(value == "all" or (isinstance(value, int) and value >= 1), key,
+             "must be an integer >= 1 or all", value)
+
+
+def image_count(value: int | str, available: int, key: str = "train_images") -> int:
+    """An ``int | "all"`` count of images, resolved against the ``available`` ones."""
+    if value == "all":
+        return available
+    if value > available:
+        raise ValueError(f"{key} is {value} but only {available} images are available")
+    return value
 
 
 @dataclass(frozen=True)
 class PrepareConfig:
-    # The first N training images are kept; the book uses all 60,000. Tests shrink it.
-    train_images: int
+    # The first N training images are kept, or all (the book's choice). Tests shrink it.
+    train_images: int | str
 
     def __post_init__(self) -> None:
-        _require(1 <= self.train_images <= MNIST_TRAIN_IMAGES, "prepare.train_images",
-                 f"must be in [1, {MNIST_TRAIN_IMAGES}]", self.train_images)
+        _check_image_count(self.train_images, "prepare.train_images")
+
+
+SEED_DOUBLINGS = 2  # 7×7 -> 28×28 in every convolutional generator of the seeds
+
+
+def generator_doublings(generator_start: int | str, side: int) -> int | None:
+    """How many stride-2 layers take a ``generator_start``² map to ``side``² images (auto:
+    the seeds' two), or None where no whole number >= the seeds' two does."""
+    if generator_start == "auto":
+        return SEED_DOUBLINGS if side % 4 == 0 else None
+    doublings = (side // generator_start).bit_length() - 1
+    ok = generator_start << doublings == side and doublings >= SEED_DOUBLINGS
+    return doublings if ok else None
 
 
 @dataclass(frozen=True)
@@ -88,10 +196,18 @@ class ModelConfig:
     arch: str  # dcgan (the book's) | dcgan_tf (TF tutorial) | mlp (chapter 3): see models.py
     z_dim: int
     leaky_relu_alpha: float  # the book's DCGAN; dcgan_tf keeps the tutorial's 0.3
+    # Side of the convolutional generators' first feature map; the image side must be it times
+    # 2**k, k >= 2 (one stride-2 layer per doubling). auto: image side / 4, the seeds' two
+    # doublings (7 for 28×28, 8 for 32×32); 4 gives 32×32 a third doubling.
+    generator_start: int | str
 
     def __post_init__(self) -> None:
         _require(self.arch in ARCHITECTURES, "model.arch", f"must be one of {ARCHITECTURES}",
                  self.arch)
+        _require(self.generator_start == "auto" or (isinstance(self.generator_start, int)
+                                                   and self.generator_start >= 1),
+                 "model.generator_start", "must be an integer >= 1 or auto",
+                 self.generator_start)
         _require(self.z_dim >= 1, "model.z_dim", "must be >= 1", self.z_dim)
         _require(0.0 <= self.leaky_relu_alpha < 1.0, "model.leaky_relu_alpha",
                  "must be in [0, 1)", self.leaky_relu_alpha)
@@ -183,21 +299,19 @@ class SampleConfig:
 
 @dataclass(frozen=True)
 class ClassifierConfig:
-    """The MNIST classifier whose features the evaluation measures in (not part of the GAN)."""
+    """The classifier whose features the evaluation measures in (not part of the GAN)."""
 
     seed: int
-    train_images: int
+    train_images: int | str  # the first N training images, or all
     epochs: int
     batch_size: int
     learning_rate: float
 
     def __post_init__(self) -> None:
         _require(self.seed >= 0, "classifier.seed", "must be >= 0", self.seed)
-        _require(1 <= self.train_images <= MNIST_TRAIN_IMAGES, "classifier.train_images",
-                 f"must be in [1, {MNIST_TRAIN_IMAGES}]", self.train_images)
+        _check_image_count(self.train_images, "classifier.train_images")
         _require(self.epochs >= 1, "classifier.epochs", "must be >= 1", self.epochs)
-        _require(1 <= self.batch_size <= self.train_images, "classifier.batch_size",
-                 f"must be in [1, classifier.train_images ({self.train_images})]",
+        _require(self.batch_size >= 1, "classifier.batch_size", "must be >= 1",
                  self.batch_size)
         _require(self.learning_rate > 0, "classifier.learning_rate", "must be > 0",
                  self.learning_rate)
@@ -219,8 +333,6 @@ class EvaluateConfig:
         k = max(self.precision_recall_k, self.density_coverage_k)
         _require(self.samples > k, "evaluate.samples",
                  f"must be > the largest k ({k})", self.samples)
-        _require(1 <= self.real_images <= MNIST_TRAIN_IMAGES, "evaluate.real_images",
-                 f"must be in [1, {MNIST_TRAIN_IMAGES}]", self.real_images)
         _require(self.real_images > k, "evaluate.real_images",
                  f"must be > the largest k ({k})", self.real_images)
         _require(self.batch_size >= 1, "evaluate.batch_size", "must be >= 1", self.batch_size)
@@ -257,6 +369,7 @@ class MlflowConfig:
 
 @dataclass(frozen=True)
 class Params:
+    data: DataConfig
     download: DownloadConfig
     prepare: PrepareConfig
     model: ModelConfig
@@ -268,9 +381,26 @@ class Params:
     mlflow: MlflowConfig
 
     def __post_init__(self) -> None:
-        _require(self.train.batch_size <= self.prepare.train_images, "train.batch_size",
-                 f"must be <= prepare.train_images ({self.prepare.train_images})",
-                 self.train.batch_size)
+        # The checks that need the dataset's sizes.
+        spec, dataset = self.data.spec, self.data.dataset
+        for key, value in (("prepare.train_images", self.prepare.train_images),
+                           ("classifier.train_images", self.classifier.train_images),
+                           ("evaluate.real_images", self.evaluate.real_images)):
+            _require(value == "all" or value <= spec.train_images, key,
+                     f"must be <= the {spec.train_images} training images of {dataset}", value)
+        train_images = image_count(self.prepare.train_images, spec.train_images,
+                                   "prepare.train_images")
+        _require(self.train.batch_size <= train_images, "train.batch_size",
+                 f"must be <= prepare.train_images ({train_images})", self.train.batch_size)
+        classifier_images = image_count(self.classifier.train_images, spec.train_images,
+                                        "classifier.train_images")
+        _require(self.classifier.batch_size <= classifier_images, "classifier.batch_size",
+                 f"must be <= classifier.train_images ({classifier_images})",
+                 self.classifier.batch_size)
+        side = spec.image_shape[0]
+        _require(generator_doublings(self.model.generator_start, side) is not None,
+                 "model.generator_start", f"must be {dataset}'s image side {side} divided by "
+                 f"2**k with k >= {SEED_DOUBLINGS}", self.model.generator_start)
 
 
 def _is_sha256(value: str) -> bool:
@@ -298,13 +428,24 @@ def _build(tp: Any, raw: Any, key: str) -> Any:
             raise ConfigError(f"{prefix}{missing[0]}: missing key")
         return tp(**{f: _build(hints[f], raw[f], prefix + f) for f in fields})
     if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(tp)
+        kinds = [o for o in options if dataclasses.is_dataclass(o)]
+        if not kinds:  # scalars, e.g. int | str or str | None: the first that fits
+            for option in options:
+                if option is type(None) and raw is None:
+                    return None
+                if option is not type(None) and isinstance(raw, option) and not isinstance(
+                        raw, bool):
+                    return raw
+            names = " or ".join("null" if o is type(None) else _type_name(o) for o in options)
+            raise ConfigError(f"{key}: must be {names}, got {raw!r}")
         # Mirror kinds: the first dataclass whose keys match the mapping exactly.
         if isinstance(raw, dict):
-            for option in typing.get_args(tp):
+            for option in kinds:
                 if {f.name for f in dataclasses.fields(option)} == set(raw):
                     return _build(option, raw, key)
-        kinds = [sorted(f.name for f in dataclasses.fields(o)) for o in typing.get_args(tp)]
-        raise ConfigError(f"{key}: must be a mapping with exactly the keys of one of {kinds}, "
+        keys = [sorted(f.name for f in dataclasses.fields(o)) for o in kinds]
+        raise ConfigError(f"{key}: must be a mapping with exactly the keys of one of {keys}, "
                           f"got {raw!r}")
     if origin is tuple:
         (item_type, _ellipsis) = typing.get_args(tp)

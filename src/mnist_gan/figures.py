@@ -27,6 +27,15 @@ def to_png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+def _show(ax, image: np.ndarray, autoscale: bool = False) -> None:
+    """One image in [0, 1], grayscale (H, W, 1) or RGB (H, W, 3). ``autoscale`` stretches a
+    grayscale image to its own range, as the seed's ``imshow(..., cmap="gray")`` does."""
+    if image.shape[-1] == 1:
+        ax.imshow(image[:, :, 0], cmap="gray", **({} if autoscale else {"vmin": 0, "vmax": 1}))
+    else:
+        ax.imshow(np.clip(image, 0.0, 1.0))
+
+
 def sample_grid(images: np.ndarray, rows: int, cols: int) -> Figure:
     """The seed's ``sample_images``: generator output in [-1, 1] on a rows×cols grid."""
     if len(images) < rows * cols:
@@ -36,18 +45,18 @@ def sample_grid(images: np.ndarray, rows: int, cols: int) -> Figure:
     fig, axs = plt.subplots(rows, cols, figsize=(cols, rows), sharey=True, sharex=True,
                             squeeze=False)
     for cnt, ax in enumerate(axs.flat):
-        ax.imshow(images[cnt, :, :, 0], cmap="gray")
+        _show(ax, images[cnt], autoscale=True)
         ax.axis("off")
     return fig
 
 
 def comparison_grid(rows: Sequence[tuple[str, np.ndarray]]) -> Figure:
-    """Seed 000's side-by-side: one labelled row of digits (in [-1, 1]) per model."""
+    """Seed 000's side-by-side: one labelled row of images (in [-1, 1]) per model."""
     cols = len(rows[0][1])
     fig, axs = plt.subplots(len(rows), cols, figsize=(cols, 1.1 * len(rows)), squeeze=False)
     for (label, images), row in zip(rows, axs):
         for image, ax in zip(0.5 * images + 0.5, row):
-            ax.imshow(image[:, :, 0], cmap="gray", vmin=0, vmax=1)
+            _show(ax, image)
             ax.set_xticks([])
             ax.set_yticks([])
         row[0].set_ylabel(label, rotation=0, ha="right", va="center")

@@ -4,58 +4,79 @@
 * ``dcgan_tf``: the TensorFlow tutorial's DCGAN (5×5 kernels, dropout, a logit output);
 * ``mlp``: the plain GAN of chapter 3 (dense layers only).
 
-Every generator maps z to (28, 28, 1) images in [-1, 1] and every discriminator takes such
-images, so training, sampling, evaluation and serving never branch on the architecture.
+Every generator maps z to images of the dataset's shape (28×28×1, or 32×32×3 for CIFAR-10) in
+[-1, 1] and every discriminator takes such images, so training, sampling, evaluation and
+serving never branch on the architecture. The convolutional generators start from a
+``generator_start``² map and double it with stride-2 layers: the seeds' two doublings take 7
+to 28 (and 8 to 32); from 4, a 32×32 image takes a third, inserted after the first.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import keras
 from keras import layers
 
-from mnist_gan.config import ModelConfig
+from mnist_gan.config import SEED_DOUBLINGS, ModelConfig, generator_doublings
 
-IMAGE_SHAPE = (28, 28, 1)
+ImageShape = tuple[int, int, int]
 
 
 # Under mixed precision the outputs stay float32: tanh and sigmoid saturate badly in 16 bits.
 OUTPUT_DTYPE = "float32"
 
 
-def dcgan_generator(cfg: ModelConfig, synchronized_bn: bool = False) -> keras.Sequential:
+def generator_start(cfg: ModelConfig, image_shape: ImageShape) -> tuple[int, int]:
+    """(side of the first feature map, doublings beyond the seeds' two) for ``image_shape``."""
+    side = image_shape[0]
+    doublings = generator_doublings(cfg.generator_start, side)
+    if doublings is None or image_shape[1] != side:
+        raise ValueError(f"model.generator_start {cfg.generator_start} cannot reach "
+                         f"{image_shape} images by doubling")
+    return side >> doublings, doublings - SEED_DOUBLINGS
+
+
+def dcgan_generator(cfg: ModelConfig, image_shape: ImageShape, synchronized_bn: bool = False
+                    ) -> keras.Sequential:
     """z (z_dim) -> Dense 7·7·256 -> ConvT 128/3/s2 -> ConvT 64/3/s1 -> ConvT 1/3/s2 -> tanh.
 
     ``synchronized_bn`` makes batch norm use the global batch across replicas, so that a
     distributed step normalises exactly as a single-device one.
     """
     alpha = cfg.leaky_relu_alpha
+    start, extra = generator_start(cfg, image_shape)
+
+    def up(filters: int, strides: int) -> list:
+        return [layers.Conv2DTranspose(filters, kernel_size=3, strides=strides, padding="same"),
+                layers.BatchNormalization(synchronized=synchronized_bn),
+                layers.LeakyReLU(negative_slope=alpha)]
+
     return keras.Sequential(
         [
             keras.Input(shape=(cfg.z_dim,)),
-            layers.Dense(256 * 7 * 7),
-            layers.Reshape((7, 7, 256)),
-            layers.Conv2DTranspose(128, kernel_size=3, strides=2, padding="same"),  # 14×14×128
-            layers.BatchNormalization(synchronized=synchronized_bn),
-            layers.LeakyReLU(negative_slope=alpha),
-            layers.Conv2DTranspose(64, kernel_size=3, strides=1, padding="same"),  # 14×14×64
-            layers.BatchNormalization(synchronized=synchronized_bn),
-            layers.LeakyReLU(negative_slope=alpha),
-            layers.Conv2DTranspose(1, kernel_size=3, strides=2, padding="same"),  # 28×28×1
+            layers.Dense(256 * start * start),
+            layers.Reshape((start, start, 256)),  # 7×7×256
+            *up(128, 2),  # 14×14×128
+            *[layer for _ in range(extra) for layer in up(128, 2)],
+            *up(64, 1),  # 14×14×64
+            layers.Conv2DTranspose(image_shape[2], kernel_size=3, strides=2,
+                                   padding="same"),  # 28×28×1
             layers.Activation("tanh", dtype=OUTPUT_DTYPE),
         ],
         name="generator",
     )
 
 
-def dcgan_discriminator(cfg: ModelConfig, synchronized_bn: bool = False) -> keras.Sequential:
+def dcgan_discriminator(cfg: ModelConfig, image_shape: ImageShape,
+                        synchronized_bn: bool = False) -> keras.Sequential:
     """28×28×1 -> Conv 32/3/s2 -> Conv 64/3/s2 + BN -> Conv 128/3/s2 + BN -> Dense 1 sigmoid."""
     alpha = cfg.leaky_relu_alpha
     return keras.Sequential(
         [
-            keras.Input(shape=IMAGE_SHAPE),
+            keras.Input(shape=image_shape),
             layers.Conv2D(32, kernel_size=3, strides=2, padding="same"),  # 14×14×32
             layers.LeakyReLU(negative_slope=alpha),
             layers.Conv2D(64, kernel_size=3, strides=2, padding="same"),  # 7×7×64
@@ -76,35 +97,42 @@ def dcgan_discriminator(cfg: ModelConfig, synchronized_bn: bool = False) -> kera
 TF_TUTORIAL_ALPHA = 0.3
 
 
-def dcgan_tf_generator(cfg: ModelConfig, synchronized_bn: bool = False) -> keras.Sequential:
+def dcgan_tf_generator(cfg: ModelConfig, image_shape: ImageShape,
+                       synchronized_bn: bool = False) -> keras.Sequential:
     """Seed 001: Dense 7·7·256 (no bias) + BN -> ConvT 128/5/s1 -> 64/5/s2 -> 1/5/s2, tanh."""
+    start, extra = generator_start(cfg, image_shape)
+
     def bn_leaky():
         return [layers.BatchNormalization(synchronized=synchronized_bn),
                 layers.LeakyReLU(negative_slope=TF_TUTORIAL_ALPHA)]
 
+    def up(filters: int, strides: int) -> list:
+        return [layers.Conv2DTranspose(filters, 5, strides=strides, padding="same",
+                                       use_bias=False), *bn_leaky()]
+
     return keras.Sequential(
         [
             keras.Input(shape=(cfg.z_dim,)),
-            layers.Dense(7 * 7 * 256, use_bias=False),
+            layers.Dense(start * start * 256, use_bias=False),
             *bn_leaky(),
-            layers.Reshape((7, 7, 256)),
-            layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False),
-            *bn_leaky(),
-            layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),
-            *bn_leaky(),
-            layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False),
+            layers.Reshape((start, start, 256)),
+            *up(128, 1),
+            *[layer for _ in range(extra) for layer in up(128, 2)],
+            *up(64, 2),
+            layers.Conv2DTranspose(image_shape[2], 5, strides=2, padding="same",
+                                   use_bias=False),
             layers.Activation("tanh", dtype=OUTPUT_DTYPE),
         ],
         name="generator",
     )
 
 
-def dcgan_tf_discriminator(cfg: ModelConfig, synchronized_bn: bool = False
-                           ) -> keras.Sequential:
+def dcgan_tf_discriminator(cfg: ModelConfig, image_shape: ImageShape,
+                           synchronized_bn: bool = False) -> keras.Sequential:
     """Seed 001: Conv 64/5/s2 and 128/5/s2, each LeakyReLU + Dropout 0.3, Dense 1 logit."""
     return keras.Sequential(
         [
-            keras.Input(shape=IMAGE_SHAPE),
+            keras.Input(shape=image_shape),
             layers.Conv2D(64, 5, strides=2, padding="same"),
             layers.LeakyReLU(negative_slope=TF_TUTORIAL_ALPHA),
             layers.Dropout(0.3),
@@ -118,8 +146,9 @@ def dcgan_tf_discriminator(cfg: ModelConfig, synchronized_bn: bool = False
     )
 
 
-def mlp_generator(cfg: ModelConfig, synchronized_bn: bool = False) -> keras.Sequential:
-    """Seed 003: Dense 256 relu + BN -> Dense 512 relu + BN -> Dense 784 tanh (as 28×28×1)."""
+def mlp_generator(cfg: ModelConfig, image_shape: ImageShape, synchronized_bn: bool = False
+                  ) -> keras.Sequential:
+    """Seed 003: Dense 256 relu + BN -> Dense 512 relu + BN -> Dense 784 (H·W·C) tanh."""
     return keras.Sequential(
         [
             keras.Input(shape=(cfg.z_dim,)),
@@ -127,21 +156,22 @@ def mlp_generator(cfg: ModelConfig, synchronized_bn: bool = False) -> keras.Sequ
             layers.BatchNormalization(synchronized=synchronized_bn),
             layers.Dense(512, activation="relu"),
             layers.BatchNormalization(synchronized=synchronized_bn),
-            layers.Dense(784, activation="tanh", dtype=OUTPUT_DTYPE),
-            layers.Reshape(IMAGE_SHAPE),
+            layers.Dense(math.prod(image_shape), activation="tanh", dtype=OUTPUT_DTYPE),
+            layers.Reshape(image_shape),
         ],
         name="generator",
     )
 
 
-def mlp_discriminator(cfg: ModelConfig, synchronized_bn: bool = False) -> keras.Sequential:
+def mlp_discriminator(cfg: ModelConfig, image_shape: ImageShape,
+                      synchronized_bn: bool = False) -> keras.Sequential:
     """Seed 003: Dense 1024/512/256 relu, each with Dropout 0.25, then Dense 1 sigmoid."""
     hidden = []
     for units in (1024, 512, 256):
         hidden += [layers.Dense(units, activation="relu"), layers.Dropout(0.25)]
     return keras.Sequential(
         [
-            keras.Input(shape=IMAGE_SHAPE),
+            keras.Input(shape=image_shape),
             layers.Flatten(),
             *hidden,
             layers.Dense(1, activation="sigmoid", dtype=OUTPUT_DTYPE),
@@ -152,8 +182,8 @@ def mlp_discriminator(cfg: ModelConfig, synchronized_bn: bool = False) -> keras.
 
 @dataclass(frozen=True)
 class Architecture:
-    generator: Callable[[ModelConfig, bool], keras.Sequential]
-    discriminator: Callable[[ModelConfig, bool], keras.Sequential]
+    generator: Callable[[ModelConfig, ImageShape, bool], keras.Sequential]
+    discriminator: Callable[[ModelConfig, ImageShape, bool], keras.Sequential]
     # True when the discriminator outputs a logit (the loss then works from logits).
     logits: bool
     # The Adam learning rate its seed trains with (Keras's default 1e-3 where none is set).
@@ -167,9 +197,11 @@ ARCHITECTURES = {
 }
 
 
-def build_generator(cfg: ModelConfig, synchronized_bn: bool = False) -> keras.Sequential:
-    return ARCHITECTURES[cfg.arch].generator(cfg, synchronized_bn)
+def build_generator(cfg: ModelConfig, image_shape: ImageShape, synchronized_bn: bool = False
+                    ) -> keras.Sequential:
+    return ARCHITECTURES[cfg.arch].generator(cfg, tuple(image_shape), synchronized_bn)
 
 
-def build_discriminator(cfg: ModelConfig, synchronized_bn: bool = False) -> keras.Sequential:
-    return ARCHITECTURES[cfg.arch].discriminator(cfg, synchronized_bn)
+def build_discriminator(cfg: ModelConfig, image_shape: ImageShape,
+                        synchronized_bn: bool = False) -> keras.Sequential:
+    return ARCHITECTURES[cfg.arch].discriminator(cfg, tuple(image_shape), synchronized_bn)

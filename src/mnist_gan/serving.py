@@ -21,7 +21,7 @@ def _bad_request(message: str) -> MlflowException:
 
 
 class GeneratorModel(mlflow.pyfunc.PythonModel):
-    """``predict(z)`` with z of shape (n, z_dim) returns (n, 28, 28, 1) images in [-1, 1];
+    """``predict(z)`` with z of shape (n, z_dim) returns (n, H, W, C) images in [-1, 1];
     with ``params={"scale": "uint8"}``, pixel values in [0, 255] instead."""
 
     def load_context(self, context) -> None:

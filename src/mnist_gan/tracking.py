@@ -142,15 +142,16 @@ def log_artifact(path: str | Path, artifact_path: str | None = None) -> None:
     mlflow.log_artifact(str(path), artifact_path=artifact_path)
 
 
-def generator_signature(z_dim: int) -> ModelSignature:
+def generator_signature(z_dim: int, image_shape: tuple[int, ...]) -> ModelSignature:
     return ModelSignature(
         inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, z_dim))]),
-        outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, 28, 28, 1))]),
+        outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, *image_shape))]),
         params=ParamSchema([ParamSpec("scale", "string", "tanh")]),
     )
 
 
-def log_generator(generator_path: str | Path, z_dim: int, registered_model: str) -> str:
+def log_generator(generator_path: str | Path, z_dim: int, image_shape: tuple[int, ...],
+                  registered_model: str) -> str:
     """Log the saved generator as a pyfunc model and register it, with its lineage as tags
     of the new version; returns the model URI."""
     import keras
@@ -164,7 +165,7 @@ def log_generator(generator_path: str | Path, z_dim: int, registered_model: str)
         # it needs neither this repository nor a pickled class.
         python_model=serving.__file__,
         artifacts={"generator": str(generator_path)},
-        signature=generator_signature(z_dim),
+        signature=generator_signature(z_dim, image_shape),
         input_example=np.zeros((2, z_dim), dtype=np.float32),
         registered_model_name=registered_model,
         pip_requirements=[f"mlflow=={mlflow.__version__}", f"keras=={keras.__version__}",

@@ -25,7 +25,7 @@ from mnist_gan.config import ModelConfig, TrainConfig
 from mnist_gan.checkpoints import Checkpoints, clear, data_digest, fingerprint
 from mnist_gan.gan import DCGAN, NON_FINITE
 from mnist_gan.history import SamplePoint
-from mnist_gan.models import ARCHITECTURES, build_discriminator, build_generator
+from mnist_gan.models import ARCHITECTURES, ImageShape, build_discriminator, build_generator
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -149,13 +149,16 @@ def is_chief(cfg: TrainConfig) -> bool:
     return task.get("type") == "worker" and int(task.get("index", 0)) == 0
 
 
-def build_gan(model_cfg: ModelConfig, train_cfg: TrainConfig) -> DCGAN:
-    """The two nets and their optimizers, in the current strategy's scope."""
+def build_gan(model_cfg: ModelConfig, train_cfg: TrainConfig, image_shape: ImageShape
+              ) -> DCGAN:
+    """The two nets (for ``image_shape`` images) and their optimizers, in the current
+    strategy's scope."""
     # Seeds Python, NumPy and the Keras/TF global generators, hence the initial weights.
     keras.utils.set_random_seed(train_cfg.seed)
     replicated = tf.distribute.get_strategy().num_replicas_in_sync > 1
-    gan = DCGAN(build_generator(model_cfg, synchronized_bn=replicated),
-                build_discriminator(model_cfg, synchronized_bn=replicated), model_cfg.z_dim,
+    gan = DCGAN(build_generator(model_cfg, image_shape, synchronized_bn=replicated),
+                build_discriminator(model_cfg, image_shape, synchronized_bn=replicated),
+                model_cfg.z_dim,
                 seed=train_cfg.seed, fused_generator_pass=train_cfg.fused_generator_pass,
                 logits=ARCHITECTURES[model_cfg.arch].logits)
     gan.compile(d_optimizer=adam(train_cfg), g_optimizer=adam(train_cfg))
@@ -165,7 +168,7 @@ def build_gan(model_cfg: ModelConfig, train_cfg: TrainConfig) -> DCGAN:
 def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
           on_sample: OnSample | None = None, checkpoint_dir: str | Path | None = None,
           images_digest: str | None = None) -> TrainResult:
-    """Train for ``train_cfg.iterations`` iterations on ``images`` (N×28×28×1 in [-1, 1]).
+    """Train for ``train_cfg.iterations`` iterations on ``images`` (N×H×W×C in [-1, 1]).
 
     Every ``sample_interval`` iterations the chief prints the seed's log line and calls
     ``on_sample(point, grid_images)`` with the generator's output for a fixed noise batch.
@@ -188,7 +191,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
           f"global batch {global_batch}, precision {policy}, "
           f"{'chief' if chief else 'worker (no outputs)'}", flush=True)
     with strategy.scope():
-        gan = build_gan(model_cfg, train_cfg)
+        gan = build_gan(model_cfg, train_cfg, images.shape[1:])
     step = gan.compiled_iteration(train_cfg.batch_size, train_cfg.jit_compile)
     grid = train_cfg.progress_grid
     fixed_noise = noise(train_cfg.seed, grid.rows * grid.cols, model_cfg.z_dim)

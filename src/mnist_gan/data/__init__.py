@@ -1,1 +1,1 @@
-"""Getting MNIST onto disk and into the shape the models train on."""
+"""Getting a dataset (MNIST by default) onto disk and into the shape the models train on."""

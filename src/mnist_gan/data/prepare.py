@@ -1,26 +1,29 @@
-"""Scale MNIST to the generator's tanh range, exactly as the seed does."""
+"""Scale the images to the generator's tanh range, exactly as the seed does."""
 
 from __future__ import annotations
 
 import numpy as np
 
-# name -> (dtype, shape) of data/prepared/mnist.npz, the input of the train stage.
-PREPARED_LAYOUT: dict[str, tuple[str, tuple[int | None, ...]]] = {
-    "x_train": ("float32", (None, 28, 28, 1)),
-    "y_train": ("uint8", (None,)),
-    "x_test": ("float32", (None, 28, 28, 1)),
-    "y_test": ("uint8", (None,)),
-}
+from mnist_gan.config import DATASETS, image_count
+
+
+def prepared_layout(dataset: str) -> dict[str, tuple[str, tuple[int | None, ...]]]:
+    """name -> (dtype, shape) of the prepared file, the input of the train stage."""
+    image = (None, *DATASETS[dataset].image_shape)
+    return {"x_train": ("float32", image), "y_train": ("uint8", (None,)),
+            "x_test": ("float32", image), "y_test": ("uint8", (None,))}
 
 
 def scale(pixels: np.ndarray) -> np.ndarray:
-    """uint8 (N, 28, 28) in [0, 255] -> float32 (N, 28, 28, 1) in [-1, 1].
+    """uint8 (N, H, W) or (N, H, W, C) in [0, 255] -> float32 (N, H, W, C) in [-1, 1].
 
-    The seed's ``X_train / 127.5 - 1.0`` followed by ``np.expand_dims(X_train, axis=3)``.
+    The seed's ``X_train / 127.5 - 1.0``, followed for grayscale images by its
+    ``np.expand_dims(X_train, axis=3)``.
     """
     if pixels.dtype != np.uint8:
         raise ValueError(f"pixels must be uint8, got {pixels.dtype}")
-    return np.expand_dims(pixels.astype(np.float32) / np.float32(127.5) - np.float32(1.0), 3)
+    scaled = pixels.astype(np.float32) / np.float32(127.5) - np.float32(1.0)
+    return np.expand_dims(scaled, 3) if scaled.ndim == 3 else scaled
 
 
 def check_scaled(images: np.ndarray, source: str) -> None:
@@ -32,15 +35,12 @@ def check_scaled(images: np.ndarray, source: str) -> None:
         raise ValueError(f"{source}: values must lie in [-1, 1], got [{lo}, {hi}]")
 
 
-def prepare(raw: dict[str, np.ndarray], train_images: int) -> dict[str, np.ndarray]:
-    """Keep the first ``train_images`` training images and scale both splits."""
-    available = len(raw["x_train"])
-    if train_images > available:
-        raise ValueError(f"prepare.train_images is {train_images} but the raw data holds only "
-                         f"{available} training images")
+def prepare(raw: dict[str, np.ndarray], train_images: int | str) -> dict[str, np.ndarray]:
+    """Keep the first ``train_images`` training images (or all) and scale both splits."""
+    n = image_count(train_images, len(raw["x_train"]), "prepare.train_images")
     return {
-        "x_train": scale(raw["x_train"][:train_images]),
-        "y_train": raw["y_train"][:train_images],
+        "x_train": scale(raw["x_train"][:n]),
+        "y_train": raw["y_train"][:n],
         "x_test": scale(raw["x_test"]),
         "y_test": raw["y_test"],
     }

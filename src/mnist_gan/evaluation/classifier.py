@@ -1,5 +1,6 @@
-"""A small MNIST CNN, trained offline and seeded, whose penultimate layer is the feature space
-of the FID-style metrics (as TF-GAN's ``mnist_frechet_distance`` uses its MNIST classifier)."""
+"""A small CNN, trained offline and seeded on the dataset's training images, whose penultimate
+layer is the feature space of the FID-style metrics (as TF-GAN's ``mnist_frechet_distance``
+uses its MNIST classifier)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from mnist_gan.config import ClassifierConfig
 FEATURES_LAYER = "features"
 
 
-def build_classifier() -> keras.Sequential:
-    """Two conv blocks, a 128-unit feature layer and a softmax over the 10 digits."""
+def build_classifier(image_shape: tuple[int, int, int]) -> keras.Sequential:
+    """Two conv blocks, a 128-unit feature layer and a softmax over the 10 classes."""
     return keras.Sequential(
         [
-            keras.Input(shape=(28, 28, 1)),
+            keras.Input(shape=image_shape),
             layers.Conv2D(32, 3, activation="relu"),
             layers.MaxPooling2D(),
             layers.Conv2D(64, 3, activation="relu"),
@@ -34,10 +35,10 @@ def build_classifier() -> keras.Sequential:
 
 def train_classifier(cfg: ClassifierConfig, images: np.ndarray, labels: np.ndarray
                      ) -> keras.Model:
-    """Fit on ``images`` in [-1, 1] (N×28×28×1), the generator's output range."""
+    """Fit on ``images`` in [-1, 1] (N×H×W×C), the generator's output range."""
     keras.utils.set_random_seed(cfg.seed)
     tf.config.experimental.enable_op_determinism()
-    model = build_classifier()
+    model = build_classifier(images.shape[1:])
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(images, labels, batch_size=cfg.batch_size, epochs=cfg.epochs, shuffle=True,

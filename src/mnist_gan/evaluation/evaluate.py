@@ -1,4 +1,4 @@
-"""``evaluate(...)``: every quality metric of a generator against the MNIST test set."""
+"""``evaluate(...)``: every quality metric of a generator against the dataset's test set."""
 
 from __future__ import annotations
 
@@ -56,8 +56,12 @@ def evaluate(generator: keras.Model, classifier: keras.Model, test_images: np.nd
              log: Callable[[str], None] = print) -> dict:
     """Generated vs test, next to real training images vs test (what "perfect" scores).
 
-    Images are N×28×28×1 in [-1, 1]. Returns the contents of ``reports/metrics.json``.
+    Images are N×H×W×C in [-1, 1]. Returns the contents of ``reports/metrics.json``.
     """
+    if generator.output_shape[1:] != test_images.shape[1:]:
+        raise ValueError(f"the generator makes {generator.output_shape[1:]} images but the "
+                         f"test images are {test_images.shape[1:]}: was it trained on "
+                         f"another dataset?")
     if len(train_images) < cfg.real_images:
         raise ValueError(f"evaluate.real_images is {cfg.real_images} but only "
                          f"{len(train_images)} training images are available")
