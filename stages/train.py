@@ -46,7 +46,8 @@ def main(args, params):
                      "train.precision_resolved": resolve_precision(params.train.precision)}
     digest = data_digest(images)
     # The run opens before training so that an unusable tracking store fails at once.
-    with tracking.training_run(params.mlflow.experiment, logged_params, digest,
+    with tracking.training_run(params.mlflow.experiment, logged_params, params.data.dataset,
+                               digest,
                                checkpoint_dir=checkpoint_dir,
                                resuming=resumable(checkpoint_dir, params.train)) as run:
         result = train(params.model, params.train, images, on_sample, checkpoint_dir, digest)

@@ -110,7 +110,7 @@ def test_the_server_holds_params_metric_history_artifacts_and_a_version(server, 
     [version] = client.search_model_versions(f"name = '{MODEL}'")
     assert version.run_id == run_id
     # Lineage and evaluation on the version itself.
-    assert version.tags["run_id"] == run_id
+    assert version.tags["run_id"] == run_id and version.tags["dataset"] == "mnist"
     assert len(version.tags["data_sha256"]) == 64 and len(version.tags["params_sha256"]) == 64
     assert float(version.tags["fid"]) == pytest.approx(run.data.metrics["fid"])
     assert {"mnist_score", "coverage"} <= set(version.tags)
@@ -233,15 +233,19 @@ def test_promotion_needs_a_better_fid_by_the_margin(tmp_path):
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'registry.db'}")
     client = MlflowClient()
     client.create_registered_model("g")
-    for fid in (50.0, 49.5, 40.0):
+    for fid, dataset in ((50.0, "mnist"), (49.5, "mnist"), (40.0, "mnist"), (5.0, "cifar10")):
         version = client.create_model_version("g", "file:///nowhere", run_id=None).version
         client.set_model_version_tag("g", version, "fid", str(fid))
+        client.set_model_version_tag("g", version, "dataset", dataset)
     assert promote(client, "g", "1", fid_margin=1.0).promoted
     kept = promote(client, "g", "2", fid_margin=1.0)
     assert not kept.promoted and "champion stays" in kept.reason
     assert promote(client, "g", "3", fid_margin=1.0).promoted
     assert str(client.get_model_version_by_alias("g", CHAMPION).version) == "3"
     assert "already the champion" in promote(client, "g", "3", fid_margin=1.0).reason
+    other = promote(client, "g", "4", fid_margin=1.0)  # a far lower FID, on another dataset
+    assert not other.promoted and "trained on cifar10 but champion version 3 on mnist" in (
+        other.reason)
     client.create_model_version("g", "file:///nowhere")
     with pytest.raises(ValueError, match="has no fid tag: run the evaluate stage"):
-        promote(client, "g", "4", fid_margin=1.0)
+        promote(client, "g", "5", fid_margin=1.0)

@@ -33,7 +33,7 @@ from mnist_gan.history import SamplePoint
 GENERATOR_SHA256_TAG = "generator_sha256"
 CHECKPOINT_DIR_TAG = "checkpoint_dir"
 # Run tags copied onto each registered generator version, with the run id: its lineage.
-LINEAGE_TAGS = ("git_commit", "data_sha256", "params_sha256", "dvc_exp_name")
+LINEAGE_TAGS = ("dataset", "git_commit", "data_sha256", "params_sha256", "dvc_exp_name")
 # Evaluation metrics copied onto the version, for the registry UI and for `promote`.
 VERSION_METRICS = ("fid", "mnist_score", "coverage")
 
@@ -97,7 +97,7 @@ def params_digest(params: Mapping[str, Any]) -> str:
 
 
 @contextlib.contextmanager
-def training_run(experiment: str, params: Mapping[str, Any], data_digest: str,
+def training_run(experiment: str, params: Mapping[str, Any], dataset: str, data_digest: str,
                  checkpoint_dir: str | Path | None = None, resuming: bool = False
                  ) -> Iterator[mlflow.ActiveRun]:
     """Open the training run, named after the DVC experiment when there is one.
@@ -109,8 +109,8 @@ def training_run(experiment: str, params: Mapping[str, Any], data_digest: str,
     """
     experiment_id = connect(experiment)
     exp_name = os.environ.get("DVC_EXP_NAME")
-    tags = {"git_commit": git_commit(), "dvc_exp_name": exp_name, "data_sha256": data_digest,
-            "params_sha256": params_digest(params)}
+    tags = {"dataset": dataset, "git_commit": git_commit(), "dvc_exp_name": exp_name,
+            "data_sha256": data_digest, "params_sha256": params_digest(params)}
     if checkpoint_dir is not None:
         tags[CHECKPOINT_DIR_TAG] = str(Path(checkpoint_dir).resolve())
         if resuming:
