@@ -21,11 +21,11 @@ def main(args, params):
     data = prepare(load_raw(args.raw, params.data.dataset), params.prepare.train_images)
     test_images = data["x_test"]
     contenders = compare(params, args.archs.split(","), args.iterations, data["x_train"],
-                         test_images, load_model(args.classifier), digits=args.digits)
-    pick = np.random.default_rng(params.sample.seed).choice(len(test_images), args.digits,
+                         test_images, load_model(args.classifier), per_row=args.per_row)
+    pick = np.random.default_rng(params.sample.seed).choice(len(test_images), args.per_row,
                                                             replace=False)
     title = params.data.spec.title
-    rows = [(c.arch, c.digits) for c in contenders] + [(title, test_images[pick])]
+    rows = [(c.arch, c.samples) for c in contenders] + [(title, test_images[pick])]
     write_bytes(args.png, figures.to_png(figures.comparison_grid(rows)))
     md = table(contenders, args.iterations, params.train.batch_size, title)
     write_text(args.md, md)
@@ -38,7 +38,7 @@ if __name__ == "__main__":
     p.add_argument("--classifier", required=True, help="the evaluation classifier (.keras)")
     p.add_argument("--iterations", type=int, required=True, help="the budget of each model")
     p.add_argument("--archs", default=",".join(ARCHITECTURES))
-    p.add_argument("--digits", type=int, default=8, help="digits per row")
+    p.add_argument("--per-row", type=int, default=8, help="images per row of the picture")
     p.add_argument("--png", required=True)
     p.add_argument("--md", required=True)
     cli.run(main, p.parse_args())

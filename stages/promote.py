@@ -16,7 +16,7 @@ def main(args, params):
     if run_id is None:
         raise ValueError(f"no MLflow run in {tracking.tracking_uri()} produced {args.generator}")
     client = MlflowClient()
-    name = params.mlflow.registered_model
+    name = params.mlflow.model_name(params.data.dataset)
     versions = client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
     if not versions:
         raise ValueError(f"run {run_id} registered no version of {name}")

@@ -1,4 +1,4 @@
-"""Stage sample: a grid of digits from seeded noise, and latent walks between noise vectors."""
+"""Stage sample: a grid of images from seeded noise, and latent walks between noise vectors."""
 
 from mnist_gan import cli, figures
 from mnist_gan.files import write_bytes

@@ -59,10 +59,11 @@ def main(args, params):
                 write_bytes(Path(tmp) / name, figures.to_png(fig))
                 tracking.log_artifact(Path(tmp) / name, "plots")
         tracking.log_artifact(args.history)
+        model_name = params.mlflow.model_name(params.data.dataset)
         uri = tracking.log_generator(args.generator, params.model.z_dim, images.shape[1:],
-                                     params.mlflow.registered_model)
+                                     model_name)
         print(f"train: MLflow run {run.info.run_id}; generator registered as "
-              f"{params.mlflow.registered_model} ({uri})")
+              f"{model_name} ({uri})")
         if checkpoint_dir is not None:
             clear(checkpoint_dir)  # everything is written and logged: nothing to resume
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB

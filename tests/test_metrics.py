@@ -3,8 +3,12 @@
 import numpy as np
 import pytest
 
+from conftest import real_params, shrink
+from mnist_gan.config import parse_params
 from mnist_gan.evaluation import metrics
 from mnist_gan.evaluation.classifier import build_classifier, features_and_probs
+from mnist_gan.evaluation.evaluate import evaluate
+from mnist_gan.models import build_generator
 
 RNG = np.random.default_rng(0)
 
@@ -102,3 +106,16 @@ def test_classifier_exposes_128_features_and_a_distribution():
     feats, probs = model.predict(np.zeros((2, 28, 28, 1), np.float32), verbose=0)
     assert feats.shape == (2, 128) and probs.shape == (2, 10)
     np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-5)
+
+
+def test_evaluate_refuses_models_of_another_dataset():
+    params = parse_params(shrink(real_params()))
+    cifar_images = np.zeros((50, 32, 32, 3), np.float32)
+    mnist_generator = build_generator(params.model, (28, 28, 1))
+    with pytest.raises(ValueError, match=r"the generator makes \(28, 28, 1\) images but the "
+                                         r"test images are \(32, 32, 3\)"):
+        evaluate(mnist_generator, build_classifier((32, 32, 3)), cifar_images, cifar_images,
+                 params.evaluate)
+    with pytest.raises(ValueError, match=r"the classifier takes \(28, 28, 1\) images"):
+        evaluate(build_generator(params.model, (32, 32, 3)), build_classifier((28, 28, 1)),
+                 cifar_images, cifar_images, params.evaluate)

@@ -214,7 +214,8 @@ def test_queued_and_temp_experiments_log_to_the_repos_store(pipeline):
 
 def test_an_experiment_on_cifar10_needs_only_the_dataset_switch(pipeline):
     """`-S data.dataset=cifar10` alone: the download stage reads only CIFAR-10's mirror
-    params, and every stage after it adapts to 32×32×3 images."""
+    params, every stage after it adapts to 32×32×3 images, and the generator goes to the
+    dataset's own registered model."""
     repo, _ = pipeline
     run(["dvc", "exp", "run", "-n", "cifar", "-S", "data.dataset=cifar10"], repo)
     lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
@@ -229,5 +230,8 @@ def test_an_experiment_on_cifar10_needs_only_the_dataset_switch(pipeline):
                                  filter_string="tags.mlflow.runName = 'cifar'",
                                  output_format="list")
     assert cifar.data.params["data.dataset"] == "cifar10"
-    model = mlflow.pyfunc.load_model("models:/dcgan-mnist-generator/latest")  # the cifar run's
+    # Its own registered model: CIFAR-10 FIDs do not compare with MNIST ones.
+    [version] = mlflow.MlflowClient().search_model_versions("name = 'dcgan-cifar10-generator'")
+    assert version.run_id == cifar.info.run_id and version.tags["dataset"] == "cifar10"
+    model = mlflow.pyfunc.load_model("models:/dcgan-cifar10-generator/1")
     assert model.predict(np.zeros((2, 100), np.float32)).shape == (2, 32, 32, 3)

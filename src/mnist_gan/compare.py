@@ -21,14 +21,14 @@ class Contender:
     arch: str
     train_seconds: float
     metrics: dict
-    digits: np.ndarray  # one row of samples from the shared seeded noise
+    samples: np.ndarray  # one row of images from the shared seeded noise
 
 
 def compare(params: Params, archs: Sequence[str], iterations: int, train_images: np.ndarray,
-            test_images: np.ndarray, classifier: keras.Model, digits: int = 8,
+            test_images: np.ndarray, classifier: keras.Model, per_row: int = 8,
             log: Callable[[str], None] = print) -> list[Contender]:
     """Train each architecture for ``iterations`` (its seed's learning rate, everything else
-    from ``params``), then evaluate it and draw ``digits`` samples from the same noise."""
+    from ``params``), then evaluate it and draw ``per_row`` samples from the same noise."""
     contenders = []
     for arch in archs:
         model_cfg = dataclasses.replace(params.model, arch=arch)
@@ -42,7 +42,7 @@ def compare(params: Params, archs: Sequence[str], iterations: int, train_images:
         seconds = time.perf_counter() - start
         metrics = evaluate(generator, classifier, test_images, train_images, params.evaluate,
                            log=log)
-        z = noise(params.sample.seed, digits, model_cfg.z_dim)
+        z = noise(params.sample.seed, per_row, model_cfg.z_dim)
         contenders.append(Contender(arch, seconds, metrics,
                                     generator(z, training=False).numpy()))
     return contenders

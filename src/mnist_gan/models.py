@@ -41,7 +41,8 @@ def generator_start(cfg: ModelConfig, image_shape: ImageShape) -> tuple[int, int
 
 def dcgan_generator(cfg: ModelConfig, image_shape: ImageShape, synchronized_bn: bool = False
                     ) -> keras.Sequential:
-    """z (z_dim) -> Dense 7·7·256 -> ConvT 128/3/s2 -> ConvT 64/3/s1 -> ConvT 1/3/s2 -> tanh.
+    """z (z_dim) -> Dense 7·7·256 -> ConvT 128/3/s2 -> ConvT 64/3/s1 -> ConvT 1/3/s2 -> tanh
+    (the shapes in the comments are MNIST's; see the module docstring for other sizes).
 
     ``synchronized_bn`` makes batch norm use the global batch across replicas, so that a
     distributed step normalises exactly as a single-device one.
@@ -72,7 +73,8 @@ def dcgan_generator(cfg: ModelConfig, image_shape: ImageShape, synchronized_bn: 
 
 def dcgan_discriminator(cfg: ModelConfig, image_shape: ImageShape,
                         synchronized_bn: bool = False) -> keras.Sequential:
-    """28×28×1 -> Conv 32/3/s2 -> Conv 64/3/s2 + BN -> Conv 128/3/s2 + BN -> Dense 1 sigmoid."""
+    """28×28×1 -> Conv 32/3/s2 -> Conv 64/3/s2 + BN -> Conv 128/3/s2 + BN -> Dense 1 sigmoid
+    (MNIST's shapes in the comments; 32×32×3 gives 16, 8, 4)."""
     alpha = cfg.leaky_relu_alpha
     return keras.Sequential(
         [

@@ -39,14 +39,15 @@ def promote(client: MlflowClient, name: str, version: str, fid_margin: float) ->
         return Decision(True, f"version {version} (fid {candidate:.3f}) is the first champion")
     if str(champion.version) == version:
         return Decision(False, f"version {version} is already the champion")
-    datasets = [client.get_model_version(name, v).tags.get("dataset")
+    # Versions registered before the dataset tag existed were all trained on MNIST.
+    datasets = [client.get_model_version(name, v).tags.get("dataset", "mnist")
                 for v in (version, str(champion.version))]
     if datasets[0] != datasets[1]:
         # Each dataset's FID is measured with its own classifier: they do not compare.
         return Decision(False, f"version {version} was trained on {datasets[0]} but champion "
                                f"version {champion.version} on {datasets[1]}; their FIDs do "
-                               f"not compare (give each dataset its own "
-                               f"mlflow.registered_model); the champion stays")
+                               f"not compare (mlflow.registered_model with {{dataset}} gives "
+                               f"each dataset its own model); the champion stays")
     best = _fid(client, name, str(champion.version))
     if candidate < best - fid_margin:
         client.set_registered_model_alias(name, CHAMPION, version)

@@ -1,4 +1,5 @@
-"""The datasets' arrays as Keras's loaders return them, and a digest of their content."""
+"""The datasets' arrays as Keras's loaders return them (labels flat), and a digest of their
+content."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ CLASSES = 10  # all three datasets have ten classes, labelled 0-9
 
 def raw_layout(dataset: str) -> dict[str, tuple[str, tuple[int | None, ...]]]:
     """name -> (dtype, shape) of the raw file: Keras's layout (grayscale images without a
-    channel axis, labels as a flat vector). The length is free so that tests can serve small
+    channel axis), with labels as a flat vector. The length is free so that tests can serve small
     files; the checksums pin the real data."""
     height, width, channels = DATASETS[dataset].image_shape
     image = (None, height, width) if channels == 1 else (None, height, width, channels)
@@ -29,7 +30,9 @@ def check_raw(arrays: Mapping[str, np.ndarray], dataset: str, source: str) -> No
     check_arrays(arrays, raw_layout(dataset), source)
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if len(x) != len(y) or len(x) == 0:
+        if len(x) == 0:
+            raise ValueError(f"{source}: x_{split} holds no images")
+        if len(x) != len(y):
             raise ValueError(f"{source}: x_{split} has {len(x)} images but y_{split} has "
                              f"{len(y)} labels")
         if y.max() >= CLASSES:
@@ -38,8 +41,12 @@ def check_raw(arrays: Mapping[str, np.ndarray], dataset: str, source: str) -> No
 
 def load_raw(path, dataset: str) -> dict[str, np.ndarray]:
     """The download stage's file, checked against ``dataset``'s layout."""
-    arrays = load_npz(path, raw_layout(dataset))
-    check_raw(arrays, dataset, str(path))
+    try:
+        arrays = load_npz(path, raw_layout(dataset))
+        check_raw(arrays, dataset, str(path))
+    except ValueError as err:
+        raise ValueError(f"{err} (is it another dataset's file? the download stage writes "
+                         f"data.dataset's, {dataset})") from None
     return arrays
 
 

@@ -104,13 +104,13 @@ def decode_keras_npz(data: bytes, source: str) -> Arrays:
 
 
 # CIFAR-10's python tarball: five training batches and a test batch, as keras.datasets.cifar10
-# reads them.
+# reads them (labels are kept flat, as the other datasets have them, where Keras gives N×1).
 CIFAR10_TRAIN_BATCHES = tuple(f"cifar-10-batches-py/data_batch_{i}" for i in range(1, 6))
 CIFAR10_TEST_BATCH = "cifar-10-batches-py/test_batch"
 
 
 def decode_cifar10_python(data: bytes, source: str) -> Arrays:
-    """The verified tarball -> uint8 (N, 32, 32, 3) images and (N,) labels, Keras's order."""
+    """The verified tarball -> uint8 (N, 32, 32, 3) images and (N,) labels, in Keras's order."""
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
             def batch(member: str) -> tuple[np.ndarray, np.ndarray]:
@@ -140,9 +140,12 @@ def fetch_url(mirror: UrlMirror, connect_timeout_s: float, read_timeout_s: float
 def parse_idx(data: bytes, source: str) -> np.ndarray:
     """An IDX file (http://yann.lecun.com/exdb/mnist/) of unsigned bytes -> its array."""
     if len(data) < 4 or data[:2] != b"\0\0" or data[2] != 0x08:
-        raise MirrorError(f"{source}: not an IDX file of unsigned bytes")
+        raise MirrorError(f"{source}: not an IDX file of unsigned bytes (it starts with "
+                          f"{data[:4].hex()})")
     ndim = data[3]
     header = 4 + 4 * ndim
+    if len(data) < header:
+        raise MirrorError(f"{source}: IDX file ends inside its {header}-byte header")
     shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     if len(data) != header + int(np.prod(shape)):
         raise MirrorError(f"{source}: IDX header says {shape} but the file holds "

@@ -1,1 +1,1 @@
-"""How good the generator is, measured in the feature space of an MNIST classifier."""
+"""How good the generator is, measured in the feature space of a classifier of its dataset."""

@@ -58,10 +58,11 @@ def evaluate(generator: keras.Model, classifier: keras.Model, test_images: np.nd
 
     Images are N×H×W×C in [-1, 1]. Returns the contents of ``reports/metrics.json``.
     """
-    if generator.output_shape[1:] != test_images.shape[1:]:
-        raise ValueError(f"the generator makes {generator.output_shape[1:]} images but the "
-                         f"test images are {test_images.shape[1:]}: was it trained on "
-                         f"another dataset?")
+    for name, shape in (("generator makes", generator.output_shape[1:]),
+                        ("classifier takes", classifier.input_shape[1:])):
+        if tuple(shape) != test_images.shape[1:]:
+            raise ValueError(f"the {name} {tuple(shape)} images but the test images are "
+                             f"{test_images.shape[1:]}: was it trained on another dataset?")
     if len(train_images) < cfg.real_images:
         raise ValueError(f"evaluate.real_images is {cfg.real_images} but only "
                          f"{len(train_images)} training images are available")

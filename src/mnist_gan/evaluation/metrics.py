@@ -1,7 +1,7 @@
 """Sample-quality metrics on classifier features and class probabilities. Pure NumPy/SciPy.
 
 * Fréchet distance (Heusel et al. 2017) between Gaussian fits of two feature sets;
-* MNIST score: the Inception Score with an MNIST classifier (TF-GAN's ``mnist_score``);
+* MNIST score: the Inception Score with the dataset's classifier (TF-GAN's ``mnist_score``);
 * the predicted-class histogram, its KL divergence from a reference, and confident share;
 * precision and recall (Kynkäänniemi et al. 2019) and density and coverage (Naeem et al.
   2020), from k-nearest-neighbour balls, with distances computed in bounded blocks.
@@ -57,7 +57,7 @@ def class_histogram(probs: np.ndarray, classes: int = 10) -> np.ndarray:
 
 
 def class_kl(histogram: np.ndarray, reference: np.ndarray) -> float:
-    """KL(histogram ‖ reference): 0 for the reference's own mix, log 10 for one digit only."""
+    """KL(histogram ‖ reference): 0 for the reference's own mix, log 10 for one class only."""
     p, q = np.asarray(histogram, np.float64), np.asarray(reference, np.float64)
     mask = p > 0
     return float(np.sum(p[mask] * np.log(p[mask] / np.maximum(q[mask], 1e-12))))
