@@ -112,7 +112,9 @@ def test_a_non_finite_loss_stops_training_at_once_naming_the_iteration(tmp_path)
     with pytest.raises(NonFiniteLossError, match=r"NaN or inf at iteration (\d+)") as err:
         train(params.model, cfg, images, checkpoint_dir=tmp_path / "ckpt")
     failed_at = int(err.value.args[0].split("iteration ")[1].split(";")[0])
-    assert 1 < failed_at < 50  # a learning rate of 1e8 diverges within a few iterations
+    # A learning rate of 1e8 diverges within a few iterations (at 3 here), after at least one
+    # good one whose checkpoint is kept.
+    assert 2 <= failed_at <= 10
     assert f"last good checkpoint: iteration {failed_at - 1}" in str(err.value)
     saved = sorted(p.name for p in (tmp_path / "ckpt").glob("ckpt-*.index"))
     assert saved[-1] == f"ckpt-{failed_at - 1}.index"  # the last good iteration is kept
