@@ -136,7 +136,7 @@ class DownloadConfig:
         _require(self.read_timeout_s > 0, "download.read_timeout_s", "must be > 0",
                  self.read_timeout_s)
         for dataset in DATASETS:
-            source = getattr(self, dataset)
+            source = self.source(dataset)
             key = f"download.{dataset}"
             _require(len(source.mirrors) > 0, f"{key}.mirrors", "must list at least one mirror",
                      [])
