@@ -38,7 +38,7 @@ def real_params() -> dict:
     return yaml.safe_load((REPO / "params.yaml").read_text())
 
 
-def shrink(raw: dict, *, train_images: int = 64, iterations: int = 4, sample_interval: int = 2,
+def shrink(raw: dict, *, train_images: int | str = 64, iterations: int = 4, sample_interval: int = 2,
            batch_size: int = 8) -> dict:
     """The real config, shrunk: a few iterations on a small subset of the data."""
     raw = copy.deepcopy(raw)
@@ -48,6 +48,13 @@ def shrink(raw: dict, *, train_images: int = 64, iterations: int = 4, sample_int
     raw["classifier"].update(train_images=train_images, epochs=1, batch_size=batch_size)
     raw["evaluate"].update(samples=40, real_images=40, batch_size=16, score_splits=2)
     return raw
+
+
+def real_size(raw: dict, iterations: int, sample_interval: int) -> dict:
+    """The real config at the real batch size (128) for a few iterations, on every prepared
+    image: the scale at which the train step's ops run side by side."""
+    return shrink(raw, train_images="all", iterations=iterations,
+                  sample_interval=sample_interval, batch_size=128)
 
 
 def synthetic_images(dataset: str = "mnist", n_train: int = 96, n_test: int = 32,
@@ -199,12 +206,28 @@ TRAIN_ARGS = ["--data", "data/prepared/dataset.npz", "--generator", "models/gene
               "checkpoints/train"]
 
 
-def train_workdir(root: Path, raw_params: dict) -> Path:
-    """A folder with params.yaml and synthetic prepared data: what the train stage reads."""
+def train_workdir(root: Path, raw_params: dict, data: Path | None = None) -> Path:
+    """A folder with params.yaml and prepared data (a link to ``data``, else 64 synthetic
+    images): what the train stage reads."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "params.yaml").write_text(yaml.safe_dump(raw_params))
-    save_npz(root / "data" / "prepared" / "dataset.npz", prepare(synthetic_images(), 64))
+    prepared = root / "data" / "prepared" / "dataset.npz"
+    if data is None:
+        save_npz(prepared, prepare(synthetic_images(), 64))
+    else:
+        prepared.parent.mkdir(parents=True, exist_ok=True)
+        prepared.symlink_to(data)
     return root
+
+
+@pytest.fixture(scope="session")
+def mnist_shaped_data(tmp_path_factory) -> Path:
+    """A prepared file of MNIST's size: 60,000 synthetic 28×28 training images. Races in the
+    train step show only at this size: gathering a batch from it takes long enough for
+    TensorFlow to overlap other work with it."""
+    path = tmp_path_factory.mktemp("mnist-shaped") / "dataset.npz"
+    save_npz(path, prepare(synthetic_images(n_train=60_000, n_test=32), "all"))
+    return path
 
 
 def start_train_stage(workdir: Path, env: dict) -> subprocess.Popen:

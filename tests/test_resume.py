@@ -17,21 +17,28 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import (TRAIN_ARGS, REPO, real_params, shrink, start_train_stage, synthetic_images,
-                      train_workdir)
+from conftest import (TRAIN_ARGS, REPO, real_params, real_size, shrink, start_train_stage,
+                      synthetic_images, train_workdir)
 from mnist_gan.config import parse_params
 from mnist_gan.data.prepare import prepare
 from mnist_gan.files import save_npz
 from mnist_gan.training import NonFiniteLossError, train
 
 TRAIN_OUTPUTS = ["models/generator.keras", "models/discriminator.keras", "reports/history.csv",
-                 *(f"reports/progress/iteration_{i:06d}.png" for i in range(10, 61, 10))]
+                 *(f"reports/progress/iteration_{i:06d}.png" for i in range(10, 101, 10))]
 
 
 def _workdir(root: Path) -> Path:
     raw = shrink(real_params(), iterations=60, sample_interval=10, batch_size=8)
     raw["train"]["checkpoint_interval"] = 10
     return train_workdir(root, raw)
+
+
+def _real_size_workdir(root: Path, data: Path) -> Path:
+    """100 iterations at batch 128 on data of MNIST's size, a checkpoint every 10."""
+    raw = real_size(real_params(), iterations=100, sample_interval=10)
+    raw["train"]["checkpoint_interval"] = 10
+    return train_workdir(root, raw, data)
 
 
 def _train(workdir: Path, uri: str) -> subprocess.Popen:
@@ -43,13 +50,13 @@ def _bytes(workdir: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
-def test_sigterm_then_resume_ends_with_the_uninterrupted_runs_bytes(tmp_path):
+def test_sigterm_then_resume_ends_with_the_uninterrupted_runs_bytes(tmp_path, mnist_shaped_data):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    straight = _workdir(tmp_path / "straight")
+    straight = _real_size_workdir(tmp_path / "straight", mnist_shaped_data)
     done = _train(straight, uri)
     assert done.wait(timeout=600) == 0, done.stdout.read()
 
-    interrupted = _workdir(tmp_path / "interrupted")
+    interrupted = _real_size_workdir(tmp_path / "interrupted", mnist_shaped_data)
     proc = _train(interrupted, uri)
     for line in proc.stdout:  # let it pass a checkpoint, then stop it mid-run
         if line.startswith("30 [D loss"):
@@ -75,7 +82,7 @@ def test_sigterm_then_resume_ends_with_the_uninterrupted_runs_bytes(tmp_path):
     assert list(runs["status"]) == ["FINISHED", "KILLED", "FINISHED"]
     assert runs["tags.resumed_from"].iloc[2] == runs["run_id"].iloc[1]
     history = mlflow.MlflowClient().get_metric_history(runs["run_id"].iloc[2], "g_loss")
-    assert [m.step for m in history] == [10, 20, 30, 40, 50, 60]
+    assert [m.step for m in history] == list(range(10, 101, 10))
 
 
 @pytest.mark.slow

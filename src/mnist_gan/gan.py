@@ -1,9 +1,10 @@
 """The seed's training iteration as a compiled train step of a ``keras.Model``.
 
-Per iteration, as in the book (§4.4.4):
+Per iteration, as in the book (§4.4.4), and in this order:
 
 1. draw a random batch of real images (with replacement, like ``np.random.randint``);
-2. generate a batch of fakes with the generator in inference mode (the seed's ``predict``);
+2. generate a batch of fakes with the generator in inference mode (the seed's ``predict``),
+   as the generator stands at the start of the iteration;
 3. train the discriminator on the real batch (label 1), then on the fakes (label 0): two
    optimizer updates, as two ``train_on_batch`` calls make; loss and accuracy are the mean of
    the two;
@@ -13,6 +14,12 @@ Per iteration, as in the book (§4.4.4):
    statistics. (Keras 3 would run a non-trainable discriminator in inference mode, with
    moving statistics that lag far behind early in training; the generator then "fools" it
    at once and the book's losses are not reproduced.)
+
+Each phase waits for the one before it (control dependencies). TensorFlow otherwise runs
+independent ops of the graph at the same time, and nothing in the data links step 2 to the
+generator's training pass in step 4: the two passes overlapped, and the inference pass
+sometimes read batch-norm statistics that the training pass had already moved. Reruns then
+differed, and the fakes were not always the book's.
 
 All randomness (batch indices and noise) comes from one seeded ``keras.random.SeedGenerator``,
 drawn for the global batch and then split between replicas, so the step is written once for
@@ -64,37 +71,61 @@ class DCGAN(keras.Model):
         number; ``scale_loss`` applies mixed_float16's loss scale (a no-op otherwise)."""
         return optimizer.scale_loss(loss / tf.distribute.get_strategy().num_replicas_in_sync)
 
+    def _update(self, optimizer, tape: tf.GradientTape, scaled_loss, net: keras.Model) -> None:
+        variables = net.trainable_variables
+        optimizer.apply_gradients(zip(tape.gradient(scaled_loss, variables), variables))
+
     def _discriminator_update(self, images, label: float):
         labels = tf.fill((tf.shape(images)[0], 1), label)
         with tf.GradientTape() as tape:
             predictions = self.discriminator(images, training=True)
             loss = self.loss_fn(labels, predictions)
             scaled = self._loss_to_differentiate(self.d_optimizer, loss)
-        variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        self._update(self.d_optimizer, tape, scaled, self.discriminator)
         probabilities = tf.sigmoid(predictions) if self.logits else predictions
         accuracy = tf.reduce_mean(keras.metrics.binary_accuracy(labels, probabilities))
         return loss, accuracy
 
+    def _generator_loss(self, generated):
+        """The discriminator's loss on ``generated`` labelled real: what the generator
+        minimises."""
+        labels = tf.ones((tf.shape(generated)[0], 1))
+        return self.loss_fn(labels, self.discriminator(generated, training=True))
+
     def train_step(self, data):
         """One replica's share: ``data`` = (real images, noise for fakes, noise for G)."""
         real_images, noise_fake, noise_gen = data
-        labels = tf.ones((tf.shape(noise_gen)[0], 1))
-        if not self.fused_generator_pass:  # the book's `predict`, before anything moves
-            fake_images = self.generator(noise_fake, training=False)
-        with tf.GradientTape() as tape:
-            # The generator step's forward pass. Running it before the discriminator updates
-            # changes nothing: it does not depend on the discriminator.
-            generated = self.generator(noise_gen, training=True)
-            with tape.stop_recording():  # the discriminator's own updates
-                if self.fused_generator_pass:
-                    fake_images = tf.stop_gradient(generated)
-                d_loss_real, d_acc_real = self._discriminator_update(real_images, 1.0)
-                d_loss_fake, d_acc_fake = self._discriminator_update(fake_images, 0.0)
-            g_loss = self.loss_fn(labels, self.discriminator(generated, training=True))
+        if self.fused_generator_pass:
+            return self._fused_train_step(real_images, noise_gen)
+        fake_images = self.generator(noise_fake, training=False)  # the book's `predict`
+        with tf.control_dependencies([fake_images]):
+            d_real = self._discriminator_update(real_images, 1.0)
+        with tf.control_dependencies(d_real):
+            d_fake = self._discriminator_update(fake_images, 0.0)
+        with tf.control_dependencies(d_fake), tf.GradientTape() as tape:
+            g_loss = self._generator_loss(self.generator(noise_gen, training=True))
             scaled = self._loss_to_differentiate(self.g_optimizer, g_loss)
-        variables = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        self._update(self.g_optimizer, tape, scaled, self.generator)
+        return self._logs(d_real, d_fake, g_loss)
+
+    def _fused_train_step(self, real_images, noise_gen):
+        """The fakes for the discriminator are the generator step's own training-mode output,
+        computed once, before the discriminator's updates."""
+        with tf.GradientTape() as tape:
+            generated = self.generator(noise_gen, training=True)
+            with tape.stop_recording(), tf.control_dependencies([generated]):
+                d_real = self._discriminator_update(real_images, 1.0)
+            with tape.stop_recording(), tf.control_dependencies(d_real):
+                d_fake = self._discriminator_update(tf.stop_gradient(generated), 0.0)
+            with tf.control_dependencies(d_fake):
+                g_loss = self._generator_loss(generated)
+                scaled = self._loss_to_differentiate(self.g_optimizer, g_loss)
+        self._update(self.g_optimizer, tape, scaled, self.generator)
+        return self._logs(d_real, d_fake, g_loss)
+
+    @staticmethod
+    def _logs(d_real, d_fake, g_loss) -> dict:
+        (d_loss_real, d_acc_real), (d_loss_fake, d_acc_fake) = d_real, d_fake
         return {
             "d_loss": 0.5 * (d_loss_real + d_loss_fake),
             "d_acc": 0.5 * (d_acc_real + d_acc_fake),
