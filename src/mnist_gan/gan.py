@@ -98,25 +98,31 @@ class DCGAN(keras.Model):
         if self.fused_generator_pass:
             return self._fused_train_step(real_images, noise_gen)
         fake_images = self.generator(noise_fake, training=False)  # the book's `predict`
-        with tf.control_dependencies([fake_images]):
-            d_real = self._discriminator_update(real_images, 1.0)
+        # The discriminator's updates touch no generator state: the first one may run while
+        # the fakes are made.
+        d_real = self._discriminator_update(real_images, 1.0)
         with tf.control_dependencies(d_real):
             d_fake = self._discriminator_update(fake_images, 0.0)
-        with tf.control_dependencies(d_fake), tf.GradientTape() as tape:
-            g_loss = self._generator_loss(self.generator(noise_gen, training=True))
-            scaled = self._loss_to_differentiate(self.g_optimizer, g_loss)
+        with tf.GradientTape() as tape:
+            # The training pass moves the generator's batch-norm statistics: not before the
+            # fakes are made. It needs no discriminator, so it may overlap the updates above.
+            with tf.control_dependencies([fake_images]):
+                generated = self.generator(noise_gen, training=True)
+            with tf.control_dependencies(d_fake):
+                g_loss = self._generator_loss(generated)
+                scaled = self._loss_to_differentiate(self.g_optimizer, g_loss)
         self._update(self.g_optimizer, tape, scaled, self.generator)
         return self._logs(d_real, d_fake, g_loss)
 
     def _fused_train_step(self, real_images, noise_gen):
         """The fakes for the discriminator are the generator step's own training-mode output,
-        computed once, before the discriminator's updates."""
+        computed once: there is no second generator pass to order."""
         with tf.GradientTape() as tape:
             generated = self.generator(noise_gen, training=True)
-            with tape.stop_recording(), tf.control_dependencies([generated]):
+            with tape.stop_recording():
                 d_real = self._discriminator_update(real_images, 1.0)
-            with tape.stop_recording(), tf.control_dependencies(d_real):
-                d_fake = self._discriminator_update(tf.stop_gradient(generated), 0.0)
+                with tf.control_dependencies(d_real):
+                    d_fake = self._discriminator_update(tf.stop_gradient(generated), 0.0)
             with tf.control_dependencies(d_fake):
                 g_loss = self._generator_loss(generated)
                 scaled = self._loss_to_differentiate(self.g_optimizer, g_loss)
