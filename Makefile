@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup pipeline test bench postgresql
+.PHONY: setup pipeline test bench postgresql team-stack
 
 setup: $(STAMP)
 
@@ -18,8 +18,11 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
+# What the default remote (or the team's) already holds is pulled, not trained again; what
+# this run made is pushed, with its run cache, for the next clone.
 pipeline: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" dvc repro
+	PATH="$(CURDIR)/$(BIN):$$PATH" dvc repro --pull
+	PATH="$(CURDIR)/$(BIN):$$PATH" dvc push --run-cache
 
 test: $(STAMP) postgresql
 	PATH="$(CURDIR)/$(BIN):$$PATH" python -m pytest $(PYTEST_ARGS)
@@ -30,6 +33,10 @@ postgresql:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
+
+# PostgreSQL, SeaweedFS (S3) and an MLflow server on 127.0.0.1, for trying the team set-up.
+team-stack: $(STAMP) postgresql
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/team_stack.sh
 
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" python benchmarks/train_throughput.py

@@ -2,7 +2,7 @@
 
 (The "MNIST score" is the Inception Score with the classifier of data.dataset.)"""
 
-from mnist_gan import cli, tracking
+from mnist_gan import cli
 from mnist_gan.data.datasets import load_raw
 from mnist_gan.data.prepare import scale
 from mnist_gan.evaluation.evaluate import evaluate
@@ -19,8 +19,6 @@ def main(args, params):
     summary = ", ".join(f"{k} {results[k]:.4g}" for k in
                         ("fid", "fid_floor", "mnist_score", "class_kl", "coverage"))
     print(f"evaluate: {summary}")
-    run_id = tracking.log_evaluation(params.mlflow.experiment, args.generator, results)
-    print(f"evaluate: metrics logged to MLflow run {run_id}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 from mnist_gan import cli, figures
 from mnist_gan.files import write_bytes
 from mnist_gan.keras_io import load_model
-from mnist_gan.training import interpolation_noise, noise
+from mnist_gan.noise import interpolation_noise, noise
 
 
 def main(args, params):

@@ -2,15 +2,14 @@
 
 import resource
 import shutil
-import tempfile
 from pathlib import Path
 
 from mnist_gan import cli, figures, history, tracking
 from mnist_gan.checkpoints import clear, data_digest, resumable
-from mnist_gan.config import flatten
 from mnist_gan.data.prepare import check_scaled, prepared_layout
-from mnist_gan.files import load_npz, write_bytes, write_text
+from mnist_gan.files import load_npz, write_bytes, write_json, write_text
 from mnist_gan.keras_io import save_model
+from mnist_gan.platform_record import describe
 from mnist_gan.training import is_chief, resolve_precision, train
 
 
@@ -41,8 +40,7 @@ def main(args, params):
         tracking.log_sample_point(point)
         tracking.log_artifact(png, "progress")
 
-    logged_params = {"data.dataset": params.data.dataset, **flatten(params.model, "model"),
-                     **flatten(params.train, "train"),
+    logged_params = {**tracking.training_params(params),
                      "train.precision_resolved": resolve_precision(params.train.precision)}
     digest = data_digest(images)
     # The run opens before training so that an unusable tracking store fails at once.
@@ -53,15 +51,14 @@ def main(args, params):
         result = train(params.model, params.train, images, on_sample, checkpoint_dir, digest)
         save_model(result.generator, args.generator)
         save_model(result.discriminator, args.discriminator)
-        with tempfile.TemporaryDirectory() as tmp:
-            for name, fig in (("losses.png", figures.losses_plot(result.history)),
-                              ("accuracy.png", figures.accuracy_plot(result.history))):
-                write_bytes(Path(tmp) / name, figures.to_png(fig))
-                tracking.log_artifact(Path(tmp) / name, "plots")
-        tracking.log_artifact(args.history)
+        cfg = params.train
+        write_json(args.platform, describe(resolve_precision(cfg.precision),
+                                           cfg.intra_op_threads, cfg.inter_op_threads))
+        tracking.log_artifact(args.platform)
         model_name = params.mlflow.model_name(params.data.dataset)
-        uri = tracking.log_generator(args.generator, params.model.z_dim, images.shape[1:],
-                                     model_name)
+        uri = tracking.log_training_outputs(
+            args.history, figures.history_plots(result.history), args.generator,
+            params.model.z_dim, images.shape[1:], model_name)
         print(f"train: MLflow run {run.info.run_id}; generator registered as "
               f"{model_name} ({uri})")
         if checkpoint_dir is not None:
@@ -77,6 +74,8 @@ if __name__ == "__main__":
     p.add_argument("--discriminator", required=True, help="where to save the discriminator")
     p.add_argument("--history", required=True, help="the CSV of losses per sample interval")
     p.add_argument("--progress-dir", required=True, help="folder for the fixed-noise grids")
+    p.add_argument("--platform", required=True,
+                   help="where to write what the run ran on (CPU, ISA, versions, precision)")
     p.add_argument("--checkpoint-dir", required=True,
                    help="folder for the checkpoints that an interrupted run resumes from")
     cli.run(main, p.parse_args())

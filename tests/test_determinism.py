@@ -18,6 +18,7 @@ pytestmark = pytest.mark.slow
 
 ITERATIONS, SAMPLE_INTERVAL = 100, 50
 TRAIN_OUTPUTS = ["models/generator.keras", "models/discriminator.keras", "reports/history.csv",
+                 "reports/platform.json",
                  *(f"reports/progress/iteration_{i:06d}.png"
                    for i in range(SAMPLE_INTERVAL, ITERATIONS + 1, SAMPLE_INTERVAL))]
 

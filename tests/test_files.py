@@ -13,7 +13,7 @@ from mnist_gan import figures, history
 from mnist_gan.data.prepare import check_scaled, prepare, prepared_layout, scale
 from mnist_gan.files import atomic_path, load_npz, save_npz, write_text
 from mnist_gan.history import SamplePoint
-from mnist_gan.training import interpolation_noise, noise
+from mnist_gan.noise import interpolation_noise, noise
 from mnist_gan.keras_io import load_model
 
 

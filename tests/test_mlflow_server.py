@@ -80,14 +80,20 @@ EVALUATE_ARGS = ["--generator", "models/generator.keras", "--classifier",
 
 @pytest.fixture(scope="module")
 def trained(server, tmp_path_factory):
-    """train, train_classifier and evaluate run against the server: (workdir, run id)."""
+    """train, train_classifier, evaluate and track run against the server: (workdir, run
+    id)."""
     work = train_workdir(tmp_path_factory.mktemp("work"), shrink(real_params()))
     save_npz(work / "data/raw/dataset.npz", synthetic_images())
     for name, args in [("train", TRAIN_ARGS),
                        ("train_classifier", ["--raw", "data/raw/dataset.npz", "--model",
                                              "models/classifier.keras", "--metrics",
                                              "reports/classifier.json"]),
-                       ("evaluate", EVALUATE_ARGS)]:
+                       ("evaluate", EVALUATE_ARGS),
+                       ("track", ["--generator", "models/generator.keras", "--history",
+                                  "reports/history.csv", "--progress-dir", "reports/progress",
+                                  "--platform", "reports/platform.json", "--metrics",
+                                  "reports/metrics.json", "--pictures",
+                                  "reports/progress/iteration_000004.png"])]:
         done = _stage(name, work, server, *args)
         assert done.returncode == 0, done.stdout + done.stderr
     mlflow.set_tracking_uri(server)

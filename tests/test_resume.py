@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import (TRAIN_ARGS, REPO, real_params, real_size, shrink, start_train_stage,
+from conftest import (TRAIN_ARGS, REPO, FileServer, copy_repo, git_commit_all, real_params,
+                      real_size, run, serve_dataset, shrink, start_train_stage,
                       synthetic_images, train_workdir)
 from mnist_gan.config import parse_params
 from mnist_gan.data.prepare import prepare
@@ -25,6 +26,7 @@ from mnist_gan.files import save_npz
 from mnist_gan.training import NonFiniteLossError, train
 
 TRAIN_OUTPUTS = ["models/generator.keras", "models/discriminator.keras", "reports/history.csv",
+                 "reports/platform.json",
                  *(f"reports/progress/iteration_{i:06d}.png" for i in range(10, 101, 10))]
 
 
@@ -149,3 +151,42 @@ def test_stages_refuse_malformed_data_with_a_clear_error(tmp_path, stage, arrays
     assert "error: " in done.stderr
     assert re.search(message, done.stderr), done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.npz", "params.yaml"]
+
+
+@pytest.mark.slow
+def test_after_sigkill_the_next_dvc_repro_resumes_to_the_uninterrupted_runs_bytes(tmp_path):
+    """No chance to checkpoint: the next `dvc repro` resumes from the last periodic
+    checkpoint, which DVC leaves alone (it is no DVC output), and ends with the bytes of a
+    run that was never interrupted."""
+    server = FileServer()
+    server.thread.start()
+    repo = tmp_path / "repo"
+    copy_repo(repo)
+    raw = shrink(real_params(), iterations=60, sample_interval=10, batch_size=8)
+    raw["train"]["checkpoint_interval"] = 10
+    raw = serve_dataset(server, raw, "mnist", synthetic_images())
+    (repo / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    run(["git", "init", "-q"], repo)
+    git_commit_all(repo)
+    run(["dvc", "repro", "prepare"], repo)
+    proc = subprocess.Popen(["dvc", "repro", "train"], cwd=repo, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True, env={
+                                **os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{repo}/m.db",
+                                "PYTHONUNBUFFERED": "1",  # the log line arrives at once
+                                "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
+    for line in proc.stdout:
+        if line.startswith("30 [D loss"):
+            os.killpg(proc.pid, signal.SIGKILL)  # DVC and the stage, at once
+            break
+    proc.wait(timeout=60)
+    server.httpd.shutdown()
+    server.httpd.server_close()
+    assert list((repo / "checkpoints/train").glob("ckpt-*.index"))
+
+    resumed = run(["dvc", "repro", "train"], repo).stdout
+    assert re.search(r"resuming from the checkpoint of iteration (20|30)", resumed), resumed
+    after_kill = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]["train"]["outs"]
+    run(["dvc", "repro", "--force", "--single-item", "train"], repo)
+    straight = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]["train"]["outs"]
+    assert after_kill == straight

@@ -13,7 +13,8 @@ import numpy as np
 from mnist_gan.config import Params
 from mnist_gan.evaluation.evaluate import evaluate
 from mnist_gan.models import ARCHITECTURES
-from mnist_gan.training import noise, train
+from mnist_gan.noise import noise
+from mnist_gan.training import train
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,12 @@ def progress_gif(pngs: Sequence[bytes], frame_ms: int = 500) -> bytes:
     return buf.getvalue()
 
 
+def history_plots(history: Sequence[SamplePoint]) -> dict[str, bytes]:
+    """The seed's two curves as PNG bytes, by file name."""
+    return {"losses.png": to_png(losses_plot(history)),
+            "accuracy.png": to_png(accuracy_plot(history))}
+
+
 def losses_plot(history: Sequence[SamplePoint]) -> Figure:
     """The seed's "Training Loss" figure: both losses against the checkpoint iterations."""
     iterations = [p.iteration for p in history]

@@ -14,8 +14,9 @@ import hashlib
 import json
 import os
 import subprocess
+import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,17 @@ from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
 from mlflow.types import ParamSchema, ParamSpec, Schema, TensorSpec
 
+from mnist_gan.config import Params, flatten
 from mnist_gan.history import SamplePoint
 
 # Ties a run to the generator file it produced, so later stages (sample, evaluate) find the
 # run from their input alone, with no run-id file that would change every run.
 GENERATOR_SHA256_TAG = "generator_sha256"
 CHECKPOINT_DIR_TAG = "checkpoint_dir"
+# What the track stage last recorded on a run (a digest of the files), so that running it
+# again changes nothing.
+RECORDED_TAG = "recorded_sha256"
+RESTORED_NOTE = "outputs restored from DVC's cache: no training ran in this run"
 # Run tags copied onto each registered generator version, with the run id: its lineage.
 LINEAGE_TAGS = ("dataset", "git_commit", "data_sha256", "params_sha256", "dvc_exp_name")
 # Evaluation metrics copied onto the version, for the registry UI and for `promote`.
@@ -133,6 +139,12 @@ def training_run(experiment: str, params: Mapping[str, Any], dataset: str, data_
     mlflow.end_run("FINISHED")
 
 
+def training_params(params: Params) -> dict[str, Any]:
+    """The params a training run logs: the dataset and every model.* and train.* key."""
+    return {"data.dataset": params.data.dataset, **flatten(params.model, "model"),
+            **flatten(params.train, "train")}
+
+
 def log_sample_point(point: SamplePoint) -> None:
     mlflow.log_metrics({"d_loss": point.d_loss, "d_acc": point.d_acc, "g_loss": point.g_loss},
                        step=point.iteration)
@@ -191,29 +203,61 @@ def find_run_for_generator(experiment: str, generator_path: str | Path) -> str |
     return runs[0].info.run_id if runs else None
 
 
-def log_evaluation(experiment: str, generator_path: str | Path, results: Mapping[str, Any]
-                   ) -> str:
-    """Log evaluation metrics to the run that trained this generator; returns its id.
+def log_training_outputs(history_csv: str | Path, plots: Mapping[str, bytes],
+                         generator_path: str | Path, z_dim: int, image_shape: tuple[int, ...],
+                         registered_model: str) -> str:
+    """Into the active run: the history, the loss and accuracy plots, and the generator,
+    logged and registered; returns the model URI."""
+    log_artifact(history_csv)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, png in plots.items():
+            (Path(tmp) / name).write_bytes(png)
+            log_artifact(Path(tmp) / name, "plots")
+    return log_generator(generator_path, z_dim, image_shape, registered_model)
 
-    A generator no run knows (trained elsewhere, or the store was reset) gets a new run,
-    tagged with the generator's hash so that it stays linked to the file.
-    """
-    run_id = find_run_for_generator(experiment, generator_path)
+
+def _flat_metrics(results: Mapping[str, Any]) -> dict[str, float]:
     flat = {k: float(v) for k, v in results.items() if isinstance(v, (int, float))}
     flat.update({f"class_share_{d}": float(s)
                  for d, s in results.get("class_histogram", {}).items()})
-    if run_id is None:
-        with mlflow.start_run(experiment_id=connect(experiment),
-                              run_name=os.environ.get("DVC_EXP_NAME"),
-                              tags={GENERATOR_SHA256_TAG: file_sha256(generator_path),
-                                    "note": "evaluation of a generator no training run "
-                                            "in this store produced"}) as run:
-            mlflow.log_metrics(flat)
-            return run.info.run_id
+    return flat
+
+
+def record_pipeline_run(experiment: str, generator_path: str | Path,
+                        results: Mapping[str, Any], pictures: Sequence[str | Path],
+                        restore: Callable[[], None]) -> tuple[str, str]:
+    """Make the MLflow store hold what the pipeline's outputs say, whether DVC ran the
+    stages or restored them from its cache; running it again changes nothing.
+
+    The run is the one that trained this generator file. A generator no run knows (its
+    train stage came from DVC's cache, or the store is new) gets one: ``restore()`` logs
+    its params, history and generator into it. The run then gets the evaluation metrics and
+    the pictures, and its model version the lineage and metric tags. Returns (run id, what
+    was done).
+    """
+    experiment_id = connect(experiment)
+    digest = file_sha256(generator_path)
+    recorded = params_digest({"generator": digest, "results": dict(results),
+                              "pictures": [file_sha256(p) for p in pictures]})
+    run_id = find_run_for_generator(experiment, generator_path)
     client = MlflowClient()
+    if run_id is not None and client.get_run(run_id).data.tags.get(RECORDED_TAG) == recorded:
+        return run_id, "already recorded"
+    action = "recorded"
+    if run_id is None:
+        name = os.environ.get("DVC_EXP_NAME")
+        tags = {"git_commit": git_commit(), "dvc_exp_name": name, "note": RESTORED_NOTE}
+        with mlflow.start_run(experiment_id=experiment_id, run_name=name,
+                              tags={k: v for k, v in tags.items() if v}) as run:
+            restore()
+        run_id, action = run.info.run_id, "recorded a run for outputs restored from DVC's cache"
     client.log_batch(run_id, metrics=[
-        mlflow.entities.Metric(k, v, int(time.time() * 1000), 0) for k, v in flat.items()])
+        mlflow.entities.Metric(k, v, int(time.time() * 1000), 0)
+        for k, v in _flat_metrics(results).items()])
+    for path in pictures:
+        client.log_artifact(run_id, str(path), "pictures")
     for version in client.search_model_versions(f"run_id = '{run_id}'"):
         for key in VERSION_METRICS:
             client.set_model_version_tag(version.name, version.version, key, str(results[key]))
-    return run_id
+    client.set_tag(run_id, RECORDED_TAG, recorded)
+    return run_id, action

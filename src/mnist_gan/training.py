@@ -26,6 +26,7 @@ from mnist_gan.checkpoints import Checkpoints, clear, data_digest, fingerprint
 from mnist_gan.gan import DCGAN, NON_FINITE
 from mnist_gan.history import SamplePoint
 from mnist_gan.models import ARCHITECTURES, ImageShape, build_discriminator, build_generator
+from mnist_gan.noise import noise
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -94,19 +95,6 @@ def resolve_precision(precision: str) -> str:
     if not tf.config.list_physical_devices("GPU") and cpu_has_native_bf16():
         return "mixed_bfloat16"
     return "float32"
-
-
-def noise(seed: int, count: int, z_dim: int) -> np.ndarray:
-    """Standard-normal noise vectors from their own seed, independent of training randomness."""
-    return np.random.default_rng(seed).standard_normal((count, z_dim)).astype(np.float32)
-
-
-def interpolation_noise(seed: int, rows: int, steps: int, z_dim: int) -> np.ndarray:
-    """``rows`` straight lines of ``steps`` points each, between pairs of seeded noise
-    vectors: the DCGAN paper's latent walk. Shape (rows · steps, z_dim), row by row."""
-    ends = noise(seed, 2 * rows, z_dim).reshape(rows, 2, z_dim)
-    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
-    return ((1 - t) * ends[:, :1] + t * ends[:, 1:]).reshape(rows * steps, z_dim)
 
 
 def configure_runtime(cfg: TrainConfig) -> tf.distribute.Strategy:

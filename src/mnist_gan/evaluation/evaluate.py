@@ -12,7 +12,7 @@ from tqdm import tqdm
 from mnist_gan.config import EvaluateConfig
 from mnist_gan.evaluation import metrics
 from mnist_gan.evaluation.classifier import features_and_probs
-from mnist_gan.training import noise
+from mnist_gan.noise import noise
 
 
 def generate(generator: keras.Model, count: int, batch_size: int, seed: int

@@ -1,0 +1,53 @@
+"""Stage track: the MLflow store records what the pipeline's outputs hold.
+
+DVC may restore any stage from its run cache instead of running it, and a restored stage
+does nothing else: this last stage, which DVC always runs, makes sure that the generator's
+run exists (it makes one for a train stage that came from the cache), holds the evaluation
+metrics and the pictures, and that its model version carries the metric tags. Running it
+again changes nothing.
+"""
+
+import json
+from pathlib import Path
+
+import mlflow
+
+from mnist_gan import cli, figures, history, tracking
+from mnist_gan.keras_io import load_model
+
+
+def main(args, params):
+    results = json.loads(Path(args.metrics).read_text())
+
+    def restore():
+        """Into a new run: what the train stage would have logged."""
+        logged = tracking.training_params(params)
+        mlflow.set_tags({"dataset": params.data.dataset,
+                         "params_sha256": tracking.params_digest(logged)})
+        mlflow.log_params(logged)
+        points = history.read_csv(args.history)
+        for point in points:
+            tracking.log_sample_point(point)
+        for png in sorted(args.progress_dir.glob("iteration_*.png")):
+            tracking.log_artifact(png, "progress")
+        tracking.log_artifact(args.platform)
+        image_shape = tuple(load_model(args.generator).output_shape[1:])
+        tracking.log_training_outputs(args.history, figures.history_plots(points),
+                                      args.generator, params.model.z_dim, image_shape,
+                                      params.mlflow.model_name(params.data.dataset))
+
+    run_id, action = tracking.record_pipeline_run(
+        params.mlflow.experiment, args.generator, results, args.pictures, restore)
+    print(f"track: {action}: MLflow run {run_id} in {tracking.tracking_uri()}")
+
+
+if __name__ == "__main__":
+    p = cli.parser(__doc__.split("\n\n")[0])
+    p.add_argument("--generator", required=True, help="the trained generator (.keras)")
+    p.add_argument("--history", required=True, help="the training history CSV")
+    p.add_argument("--progress-dir", required=True, type=Path, help="the fixed-noise grids")
+    p.add_argument("--platform", required=True, help="what the training ran on (JSON)")
+    p.add_argument("--metrics", required=True, help="the evaluation metrics JSON")
+    p.add_argument("--pictures", required=True, nargs="+",
+                   help="the pictures to attach to the run (samples, curves, GIF)")
+    cli.run(main, p.parse_args())
