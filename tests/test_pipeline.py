@@ -16,7 +16,8 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from conftest import copy_repo, git_commit_all, real_params, run, serve_every_dataset, shrink
+from conftest import real_params, serve_every_dataset, shrink
+from repo_helpers import copy_repo, git_commit_all, run
 
 pytestmark = pytest.mark.slow
 

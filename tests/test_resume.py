@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import (TRAIN_ARGS, REPO, FileServer, copy_repo, git_commit_all, real_params,
-                      real_size, run, serve_dataset, shrink, start_train_stage,
-                      synthetic_images, train_workdir)
+from conftest import (TRAIN_ARGS, REPO, FileServer, real_params, real_size, serve_dataset,
+                      shrink, start_train_stage, synthetic_images, train_workdir)
+from repo_helpers import copy_repo, git_commit_all, run
 from mnist_gan.config import parse_params
 from mnist_gan.data.prepare import prepare
 from mnist_gan.files import save_npz

@@ -1,0 +1,45 @@
+"""A throw-away git + DVC repository made from this one, and the commands run in it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None
+        ) -> subprocess.CompletedProcess:
+    """A command of the venv (dvc, git, ...) in ``cwd``; MLflow on the embedded default
+    unless ``env`` says otherwise."""
+    full_env = {**os.environ,
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+                "DVC_NO_ANALYTICS": "1"}
+    full_env.pop("MLFLOW_TRACKING_URI", None)  # the embedded default: mlflow.db in the repo
+    full_env.update(env or {})
+    done = subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True,
+                          timeout=900)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def copy_repo(dest: Path) -> None:
+    """The files a fresh clone has (tracked and not ignored), without a previous dvc.lock."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO,
+                            capture_output=True, text=True, check=True).stdout.split("\0")
+    for rel in filter(None, listed):
+        src = REPO / rel
+        if rel == "dvc.lock" or not src.is_file():
+            continue
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest / rel)
+
+
+def git_commit_all(repo: Path) -> None:
+    run(["git", "add", "-A"], repo)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "commit",
+         "--allow-empty"], repo)
