@@ -7,9 +7,9 @@ from mnist_gan.files import write_bytes
 
 
 def main(args, _params):
-    points = history.read_csv(args.history)
-    write_bytes(args.losses, figures.to_png(figures.losses_plot(points)))
-    write_bytes(args.accuracy, figures.to_png(figures.accuracy_plot(points)))
+    plots = figures.history_plots(history.read_csv(args.history))
+    write_bytes(args.losses, plots["losses.png"])
+    write_bytes(args.accuracy, plots["accuracy.png"])
     grids = sorted(Path(args.progress_dir).glob("iteration_*.png"))
     write_bytes(args.gif, figures.progress_gif([png.read_bytes() for png in grids]))
     print(f"plot: wrote {args.losses}, {args.accuracy} and {args.gif} ({len(grids)} frames)")

@@ -13,7 +13,6 @@ from pathlib import Path
 import mlflow
 
 from mnist_gan import cli, figures, history, tracking
-from mnist_gan.keras_io import load_model
 
 
 def main(args, params):
@@ -31,9 +30,9 @@ def main(args, params):
         for png in sorted(args.progress_dir.glob("iteration_*.png")):
             tracking.log_artifact(png, "progress")
         tracking.log_artifact(args.platform)
-        image_shape = tuple(load_model(args.generator).output_shape[1:])
         tracking.log_training_outputs(args.history, figures.history_plots(points),
-                                      args.generator, params.model.z_dim, image_shape,
+                                      args.generator, params.model.z_dim,
+                                      params.data.spec.image_shape,
                                       params.mlflow.model_name(params.data.dataset))
 
     run_id, action = tracking.record_pipeline_run(
