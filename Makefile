@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup pipeline test bench postgresql team-stack
+.PHONY: setup pipeline test bench postgresql chromium team-stack
 
 setup: $(STAMP)
 
@@ -24,15 +24,19 @@ pipeline: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" dvc repro --pull
 	PATH="$(CURDIR)/$(BIN):$$PATH" dvc push --run-cache
 
-test: $(STAMP) postgresql
+test: $(STAMP) postgresql chromium
 	PATH="$(CURDIR)/$(BIN):$$PATH" python -m pytest $(PYTEST_ARGS)
+
+APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq
 
 # The PostgreSQL backend-store test starts a throw-away cluster from Debian's package.
 postgresql:
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(APT_INSTALL) postgresql >/dev/null; }
+
+# The MLflow UI test renders the UI in headless Chromium, from Debian's package.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { $(APT_INSTALL) --no-install-recommends chromium >/dev/null; }
 
 # PostgreSQL, SeaweedFS (S3) and an MLflow server on 127.0.0.1, for trying the team set-up.
 team-stack: $(STAMP) postgresql

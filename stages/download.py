@@ -2,7 +2,7 @@
 
 from mnist_gan import cli
 from mnist_gan.data.datasets import summary
-from mnist_gan.data.download import download
+from mnist_gan.data.download import download, source_url
 from mnist_gan.files import save_npz, write_json
 
 
@@ -10,7 +10,7 @@ def main(args, params):
     dataset = params.data.dataset
     got = download(params.download, dataset)
     save_npz(args.out, got.arrays)
-    write_json(args.summary, summary(dataset, got.arrays, got.digest))
+    write_json(args.summary, summary(dataset, got.arrays, got.digest, source_url(got.mirror)))
     print(f"download: wrote {args.out} ({dataset}: {len(got.arrays['x_train'])} train, "
           f"{len(got.arrays['x_test'])} test images)")
 
@@ -18,5 +18,5 @@ def main(args, params):
 if __name__ == "__main__":
     p = cli.parser(__doc__)
     p.add_argument("--out", required=True, help="the .npz to write (Keras's array layout)")
-    p.add_argument("--summary", required=True, help="JSON with the content digest and means")
+    p.add_argument("--summary", required=True, help="JSON with the content digest, the source and means")
     cli.run(main, p.parse_args())

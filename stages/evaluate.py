@@ -1,6 +1,6 @@
-"""Stage evaluate: FID, MNIST score, class coverage, precision/recall of the generator.
+"""Stage evaluate: FID, classifier score, class coverage, precision/recall of the generator.
 
-(The "MNIST score" is the Inception Score with the classifier of data.dataset.)"""
+(The classifier score is the Inception Score with the classifier of data.dataset.)"""
 
 from mnist_gan import cli
 from mnist_gan.data.datasets import load_raw
@@ -16,9 +16,9 @@ def main(args, params):
     results = evaluate(generator, classifier, scale(raw["x_test"]), scale(raw["x_train"]),
                        params.evaluate)
     write_json(args.metrics, results)
-    summary = ", ".join(f"{k} {results[k]:.4g}" for k in
-                        ("fid", "fid_floor", "mnist_score", "class_kl", "coverage"))
-    print(f"evaluate: {summary}")
+    quality, real = results["quality"], results["real"]
+    print("evaluate: " + ", ".join(f"{k} {quality[k]:.4g} (real {real[k]:.4g})" for k in
+                                   ("fid", "classifier_score", "class_kl", "coverage")))
 
 
 if __name__ == "__main__":

@@ -8,11 +8,12 @@ It acts on the shared model registry, not on files, so it is a command, not a DV
 from mlflow.tracking import MlflowClient
 
 from mnist_gan import cli, tracking
+from mnist_gan.logged_generator import find_run_for_generator
 from mnist_gan.registry import promote
 
 
 def main(args, params):
-    run_id = tracking.find_run_for_generator(params.mlflow.experiment, args.generator)
+    run_id = find_run_for_generator(params.mlflow.experiment, args.generator)
     if run_id is None:
         raise ValueError(f"no MLflow run in {tracking.tracking_uri()} produced {args.generator}")
     client = MlflowClient()

@@ -3,8 +3,8 @@
 DVC may restore any stage from its run cache instead of running it, and a restored stage
 does nothing else: this last stage, which DVC always runs, makes sure that the generator's
 run exists (it makes one for a train stage that came from the cache), holds the evaluation
-metrics and the pictures, and that its model version carries the metric tags. Running it
-again changes nothing.
+metrics, the dataset and the pictures, and that its model version carries the metric tags.
+Running it again changes nothing.
 """
 
 import json
@@ -13,10 +13,13 @@ from pathlib import Path
 import mlflow
 
 from mnist_gan import cli, figures, history, tracking
+from mnist_gan.logged_generator import log_training_outputs
+from mnist_gan.run_record import record_pipeline_run
 
 
 def main(args, params):
     results = json.loads(Path(args.metrics).read_text())
+    data_summary = json.loads(Path(args.dataset).read_text())
 
     def restore():
         """Into a new run: what the train stage would have logged."""
@@ -24,20 +27,21 @@ def main(args, params):
         mlflow.set_tags({"dataset": params.data.dataset,
                          "params_sha256": tracking.params_digest(logged)})
         mlflow.log_params(logged)
-        points = history.read_csv(args.history)
-        for point in points:
+        for point in (points := history.read_csv(args.history)):
             tracking.log_sample_point(point)
         for png in sorted(args.progress_dir.glob("iteration_*.png")):
             tracking.log_artifact(png, "progress")
         tracking.log_artifact(args.platform)
-        tracking.log_training_outputs(args.history, figures.history_plots(points),
-                                      args.generator, params.model.z_dim,
-                                      params.data.spec.image_shape,
-                                      params.mlflow.model_name(params.data.dataset))
+        log_training_outputs(args.history, figures.history_plots(points), args.generator,
+                             params.model.z_dim, params.data.spec.image_shape,
+                             params.mlflow.model_name(params.data.dataset))
 
-    run_id, action = tracking.record_pipeline_run(
-        params.mlflow.experiment, args.generator, results, args.pictures, restore)
+    run_id, action = record_pipeline_run(params.mlflow.experiment, args.generator, results,
+                                         data_summary, args.pictures, restore)
     print(f"track: {action}: MLflow run {run_id} in {tracking.tracking_uri()}")
+    experiment_id = tracking.connect(params.mlflow.experiment)
+    print(f"track: compare the runs (`mlflow ui` for the embedded store): "
+          f"{tracking.experiment_page(experiment_id)}")
 
 
 if __name__ == "__main__":
@@ -46,6 +50,8 @@ if __name__ == "__main__":
     p.add_argument("--history", required=True, help="the training history CSV")
     p.add_argument("--progress-dir", required=True, type=Path, help="the fixed-noise grids")
     p.add_argument("--platform", required=True, help="what the training ran on (JSON)")
+    p.add_argument("--dataset", required=True,
+                   help="the download stage's summary of the data (JSON)")
     p.add_argument("--metrics", required=True, help="the evaluation metrics JSON")
     p.add_argument("--pictures", required=True, nargs="+",
                    help="the pictures to attach to the run (samples, curves, GIF)")

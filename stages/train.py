@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 from mnist_gan import cli, figures, history, tracking
+from mnist_gan.logged_generator import log_training_outputs
 from mnist_gan.checkpoints import clear, data_digest, resumable
 from mnist_gan.data.prepare import check_scaled, prepared_layout
 from mnist_gan.files import load_npz, write_bytes, write_json, write_text
@@ -56,7 +57,7 @@ def main(args, params):
                                            cfg.intra_op_threads, cfg.inter_op_threads))
         tracking.log_artifact(args.platform)
         model_name = params.mlflow.model_name(params.data.dataset)
-        uri = tracking.log_training_outputs(
+        uri = log_training_outputs(
             args.history, figures.history_plots(result.history), args.generator,
             params.model.z_dim, images.shape[1:], model_name)
         print(f"train: MLflow run {run.info.run_id}; generator registered as "

@@ -4,6 +4,9 @@ dvc.lock matches the code and params it claims to have been made with."""
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,3 +79,24 @@ def test_each_stage_lists_exactly_its_script_and_the_modules_it_imports(stage):
 def test_package_markers_hold_no_code():
     for path in SRC.rglob("__init__.py"):
         assert _is_package_marker(path), f"{path} holds code: list it as a stage dep"
+
+
+def test_the_committed_lock_matches_the_code_and_params_of_every_stage_it_holds():
+    """A stage in dvc.lock was made from the deps and params it lists: a change to any of
+    them must land with a rerun and a new lock. (Data deps that are not here yet, in a fresh
+    clone, are outputs to pull, not staleness.)"""
+    locked = yaml.safe_load((REPO / "dvc.lock").read_text())["stages"]
+    done = subprocess.run([str(Path(sys.executable).parent / "dvc"), "status", "--json"],
+                          cwd=REPO, capture_output=True, text=True, check=True)
+    stale = {}
+    for stage, changes in json.loads(done.stdout or "{}").items():
+        if stage not in locked:
+            continue
+        for change in changes:
+            if not isinstance(change, dict):
+                continue  # "always changed"
+            deps = {path: state for path, state in change.get("changed deps", {}).items()
+                    if state != "deleted"}
+            if deps:
+                stale[stage] = deps
+    assert not stale, f"dvc.lock is stale (rerun these stages and commit the lock): {stale}"

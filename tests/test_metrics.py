@@ -78,15 +78,15 @@ def _one_hot(labels, sharpness=0.999):
     return probs
 
 
-def test_mnist_score_is_at_most_ten_and_one_for_a_single_digit():
+def test_classifier_score_is_at_most_ten_and_one_for_a_single_digit():
     balanced = _one_hot(np.arange(10_000) % 10, sharpness=1.0)
-    score, std = metrics.mnist_score(balanced, splits=10)
+    score, std = metrics.classifier_score(balanced, splits=10)
     assert score == pytest.approx(10.0, rel=1e-6) and std == pytest.approx(0.0, abs=1e-6)
-    assert metrics.mnist_score(_one_hot(np.zeros(1000, int)), 10)[0] == pytest.approx(1.0)
+    assert metrics.classifier_score(_one_hot(np.zeros(1000, int)), 10)[0] == pytest.approx(1.0)
     # Uninformative predictions score 1; two equally common, certain classes score 2.
-    assert metrics.mnist_score(np.full((1000, 10), 0.1), 10)[0] == pytest.approx(1.0)
+    assert metrics.classifier_score(np.full((1000, 10), 0.1), 10)[0] == pytest.approx(1.0)
     two_classes = _one_hot(np.arange(1000) % 2, sharpness=1.0)
-    assert metrics.mnist_score(two_classes, 10)[0] == pytest.approx(2.0, rel=1e-6)
+    assert metrics.classifier_score(two_classes, 10)[0] == pytest.approx(2.0, rel=1e-6)
 
 
 def test_a_collapsed_generator_gets_a_class_kl_far_above_a_real_sets():

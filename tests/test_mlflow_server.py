@@ -19,37 +19,13 @@ from mlflow.tracking import MlflowClient
 
 from conftest import (TRAIN_ARGS, REPO, free_ports, real_params, shrink, synthetic_images,
                       train_workdir)
-from mnist_gan.files import save_npz
+from mnist_gan.data.datasets import content_digest, summary
+from mnist_gan.files import save_npz, write_json
 from mnist_gan.registry import CHAMPION, promote
+from servers import start, stop
 
 pytestmark = pytest.mark.slow
 MODEL = "dcgan-mnist-generator"
-
-
-def _wait_for(url: str, proc: subprocess.Popen, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"{proc.args[:3]} exited with {proc.returncode}")
-        try:
-            if requests.get(url, timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{url} did not come up in {timeout_s} s")
-
-
-def _start(cmd: list[str], health_url: str, log: Path, env: dict | None = None):
-    proc = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                            env={**os.environ, **(env or {})}, start_new_session=True)
-    _wait_for(health_url, proc)
-    return proc
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, 15)  # the server and the workers it forked
-    proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +34,12 @@ def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("mlflow-server")
     port = free_ports()[0]
     uri = f"http://127.0.0.1:{port}"
-    proc = _start([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port",
-                   str(port), "--backend-store-uri", f"sqlite:///{root / 'backend.db'}",
-                   "--artifacts-destination", str(root / "artifacts"), "--workers", "1"],
-                  f"{uri}/health", root / "server.log")
+    proc = start([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port",
+                  str(port), "--backend-store-uri", f"sqlite:///{root / 'backend.db'}",
+                  "--artifacts-destination", str(root / "artifacts"), "--workers", "1"],
+                 f"{uri}/health", root / "server.log")
     yield uri
-    _stop(proc)
+    stop(proc)
 
 
 def _stage(name: str, workdir: Path, uri: str, *args: str) -> subprocess.CompletedProcess:
@@ -83,7 +59,10 @@ def trained(server, tmp_path_factory):
     """train, train_classifier, evaluate and track run against the server: (workdir, run
     id)."""
     work = train_workdir(tmp_path_factory.mktemp("work"), shrink(real_params()))
-    save_npz(work / "data/raw/dataset.npz", synthetic_images())
+    arrays = synthetic_images()
+    save_npz(work / "data/raw/dataset.npz", arrays)
+    write_json(work / "reports/dataset.json",
+               summary("mnist", arrays, content_digest(arrays), "https://example.org/mnist.npz"))
     for name, args in [("train", TRAIN_ARGS),
                        ("train_classifier", ["--raw", "data/raw/dataset.npz", "--model",
                                              "models/classifier.keras", "--metrics",
@@ -91,7 +70,8 @@ def trained(server, tmp_path_factory):
                        ("evaluate", EVALUATE_ARGS),
                        ("track", ["--generator", "models/generator.keras", "--history",
                                   "reports/history.csv", "--progress-dir", "reports/progress",
-                                  "--platform", "reports/platform.json", "--metrics",
+                                  "--platform", "reports/platform.json", "--dataset",
+                                  "reports/dataset.json", "--metrics",
                                   "reports/metrics.json", "--pictures",
                                   "reports/progress/iteration_000004.png"])]:
         done = _stage(name, work, server, *args)
@@ -107,8 +87,11 @@ def test_the_server_holds_params_metric_history_artifacts_and_a_version(server, 
     client = MlflowClient(server)
     run = client.get_run(run_id)
     assert run.data.params["train.iterations"] == "4"
-    assert [m.step for m in client.get_metric_history(run_id, "g_loss")] == [2, 4]
-    assert {"fid", "fid_floor", "coverage"} <= set(run.data.metrics)
+    assert [m.step for m in client.get_metric_history(run_id, "train/g_loss")] == [2, 4]
+    assert {"quality/fid", "quality/coverage", "share_of_class/9"} <= set(run.data.metrics)
+    assert "real/fid" in run.data.tags
+    [data_input] = run.inputs.dataset_inputs
+    assert data_input.dataset.name == "mnist"
     assert {a.path for a in client.list_artifacts(run_id, "progress")} == {
         "progress/iteration_000002.png", "progress/iteration_000004.png"}
     assert {a.path for a in client.list_artifacts(run_id, "plots")} == {
@@ -118,8 +101,8 @@ def test_the_server_holds_params_metric_history_artifacts_and_a_version(server, 
     # Lineage and evaluation on the version itself.
     assert version.tags["run_id"] == run_id and version.tags["dataset"] == "mnist"
     assert len(version.tags["data_sha256"]) == 64 and len(version.tags["params_sha256"]) == 64
-    assert float(version.tags["fid"]) == pytest.approx(run.data.metrics["fid"])
-    assert {"mnist_score", "coverage"} <= set(version.tags)
+    assert float(version.tags["fid"]) == pytest.approx(run.data.metrics["quality/fid"])
+    assert {"classifier_score", "coverage"} <= set(version.tags)
 
 
 def test_promote_names_the_first_champion_which_then_loads(server, trained):
@@ -147,11 +130,11 @@ def test_an_unreachable_server_fails_before_training(tmp_path):
 
 def test_the_champion_is_served_over_http(server, trained, tmp_path):
     port = free_ports()[0]
-    proc = _start(["mlflow", "models", "serve", "-m", f"models:/{MODEL}@{CHAMPION}",
-                   "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
-                  f"http://127.0.0.1:{port}/ping", tmp_path / "serve.log",
-                  env={"MLFLOW_TRACKING_URI": server,
-                       "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
+    proc = start(["mlflow", "models", "serve", "-m", f"models:/{MODEL}@{CHAMPION}",
+                  "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
+                 f"http://127.0.0.1:{port}/ping", tmp_path / "serve.log",
+                 env={"MLFLOW_TRACKING_URI": server,
+                      "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
     try:
         url = f"http://127.0.0.1:{port}/invocations"
         z = np.random.default_rng(0).standard_normal((16, 100)).round(4).tolist()
@@ -174,7 +157,7 @@ def test_the_champion_is_served_over_http(server, trained, tmp_path):
         assert requests.post(url, data="{not json", timeout=60,
                              headers={"Content-Type": "application/json"}).status_code == 400
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 def _postgres_bin(tool: str) -> str:
@@ -218,20 +201,21 @@ def test_a_server_on_postgresql_tracks_a_training_run(postgres, tmp_path):
     """What teams run in production: the same stages against a PostgreSQL backend store."""
     port = free_ports()[0]
     uri = f"http://127.0.0.1:{port}"
-    proc = _start([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port",
-                   str(port), "--backend-store-uri", postgres, "--artifacts-destination",
-                   str(tmp_path / "artifacts"), "--workers", "1"],
-                  f"{uri}/health", tmp_path / "server.log")
+    proc = start([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port",
+                  str(port), "--backend-store-uri", postgres, "--artifacts-destination",
+                  str(tmp_path / "artifacts"), "--workers", "1"],
+                 f"{uri}/health", tmp_path / "server.log")
     try:
         work = train_workdir(tmp_path / "work", shrink(real_params()))
         done = _stage("train", work, uri, *TRAIN_ARGS)
         assert done.returncode == 0, done.stdout + done.stderr
         client = MlflowClient(uri)
         [run] = client.search_runs([client.get_experiment_by_name("dcgan-mnist").experiment_id])
-        assert [m.step for m in client.get_metric_history(run.info.run_id, "d_loss")] == [2, 4]
+        assert [m.step for m in client.get_metric_history(run.info.run_id, "train/d_loss")
+                ] == [2, 4]
         assert client.search_model_versions(f"name = '{MODEL}'")[0].run_id == run.info.run_id
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 def test_promotion_needs_a_better_fid_by_the_margin(tmp_path):

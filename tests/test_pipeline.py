@@ -9,6 +9,8 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import sys
+import time
 
 import mlflow
 import numpy as np
@@ -16,8 +18,9 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from conftest import real_params, serve_every_dataset, shrink
+from conftest import free_ports, real_params, serve_every_dataset, shrink
 from repo_helpers import copy_repo, git_commit_all, run
+from servers import chromium, start, stop
 
 pytestmark = pytest.mark.slow
 
@@ -72,13 +75,13 @@ def test_evaluate_writes_every_metric_and_is_deterministic(pipeline):
     repo, _ = pipeline
     first = (repo / "reports/metrics.json").read_bytes()
     results = json.loads(first)
-    for key in ["fid", "fid_floor", "mnist_score", "mnist_score_std", "mnist_score_real",
-                "class_kl", "class_kl_real", "confident_share", "precision", "recall",
-                "density", "coverage", "precision_real", "recall_real", "density_real",
-                "coverage_real"]:
-        assert isinstance(results[key], float), key
-    assert sum(results["class_histogram"].values()) == pytest.approx(1.0)
-    assert sorted(results["class_histogram"]) == [str(d) for d in range(10)]
+    metric_names = ["fid", "classifier_score", "classifier_score_std", "class_kl",
+                    "confident_share", "precision", "recall", "density", "coverage"]
+    for section in ("quality", "real"):
+        assert sorted(results[section]) == sorted(metric_names), section
+        assert all(isinstance(v, float) for v in results[section].values()), section
+    assert sum(results["share_of_class"].values()) == pytest.approx(1.0)
+    assert sorted(results["share_of_class"]) == [str(d) for d in range(10)]
     assert results["samples"] == 40  # evaluate.samples of the shrunken config
     # The classifier is scored on the whole test split the server sent (32 images).
     assert json.loads((repo / "reports/classifier.json").read_text())["test_images"] == 32
@@ -128,8 +131,13 @@ def test_mlflow_run_holds_params_metrics_artifacts_and_a_registered_generator(pi
     run_ = runs[0]
     assert run_.data.params["train.iterations"] == "4"
     assert run_.data.params["model.z_dim"] == "100"
-    assert [m.step for m in client.get_metric_history(run_.info.run_id, "d_loss")] == [2, 4]
-    assert run_.data.tags["git_commit"] == run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
+    assert [m.step for m in client.get_metric_history(run_.info.run_id, "train/d_loss")
+            ] == [2, 4]
+    commit = run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
+    assert run_.data.tags["mlflow.source.git.commit"] == commit
+    # A plain `dvc repro` on a committed tree: named after the commit (the pipeline's own
+    # outputs, which it rewrites, do not make it dirty).
+    assert {r.info.run_name for r in runs} == {f"repro@{commit[:7]}"}
     artifacts = {a.path for a in client.list_artifacts(run_.info.run_id, "progress")}
     assert artifacts == {"progress/iteration_000002.png", "progress/iteration_000004.png"}
     plots = {a.path for a in client.list_artifacts(run_.info.run_id, "plots")}
@@ -137,10 +145,29 @@ def test_mlflow_run_holds_params_metrics_artifacts_and_a_registered_generator(pi
     pictures = {a.path for a in client.list_artifacts(run_.info.run_id, "pictures")}
     assert pictures == {"pictures/samples.png", "pictures/interpolation.png",
                         "pictures/progress.gif"}
-    assert {"fid", "fid_floor", "mnist_score", "coverage", "class_share_0"} <= set(
-        run_.data.metrics)
+    # Metric sections, quality first; the real-data references are tags, not charts.
+    assert {"quality/fid", "quality/classifier_score", "quality/coverage", "share_of_class/0",
+            "train/g_loss"} <= set(run_.data.metrics)
+    assert {m.split("/")[0] for m in run_.data.metrics} == {"quality", "share_of_class", "train"}
+    results = json.loads((repo / "reports/metrics.json").read_text())
+    assert float(run_.data.tags["real/fid"]) == results["real"]["fid"]
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    # The dataset is the run's input: name, content digest, the mirror that served it.
+    [data_input] = run_.inputs.dataset_inputs
+    summary = json.loads((repo / "reports/dataset.json").read_text())
+    assert data_input.dataset.name == "mnist"
+    assert summary["content_digest"].startswith(data_input.dataset.digest)
+    assert json.loads(data_input.dataset.source) == {"url": summary["source"]}
+    assert '"shape": [96, 28, 28]' in data_input.dataset.schema  # as served
     versions = client.search_model_versions("name='dcgan-mnist-generator'")
     assert sorted(v.run_id for v in versions) == sorted(r.info.run_id for r in runs)
+    # The logged generators carry their quality: the model pages order them by fid.
+    models = mlflow.search_logged_models(
+        experiment_ids=[experiment.experiment_id], output_format="list",
+        order_by=[{"field_name": "metrics.quality/fid", "ascending": True}])
+    fids = [{m.key: m.value for m in model.metrics}["quality/fid"] for model in models]
+    assert len(fids) == 2 and fids == sorted(fids)
+    assert {model.source_run_id for model in models} == {r.info.run_id for r in runs}
 
     model = mlflow.pyfunc.load_model("models:/dcgan-mnist-generator/latest")
     images = model.predict(np.random.default_rng(0).standard_normal((3, 100)).astype(np.float32))
@@ -156,9 +183,9 @@ def test_dvc_experiments_metrics_and_plots(pipeline):
     shown = json.loads(run(["dvc", "exp", "show", "--json"], repo).stdout)
     assert "short" in json.dumps(shown)
     metrics = run(["dvc", "metrics", "show", "--json"], repo).stdout
-    assert "content_digest" in metrics and "fid_floor" in metrics
+    assert "content_digest" in metrics and '"real"' in metrics
     diff = json.loads(run(["dvc", "metrics", "diff", "HEAD", "--json"], repo).stdout)
-    assert "fid" in diff["reports/metrics.json"]
+    assert "quality.fid" in diff["reports/metrics.json"]
     assert "fid" in json.dumps(shown)
     rows = (repo / "reports/history.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["2", "4", "6"]
@@ -181,25 +208,69 @@ def test_dvc_experiments_metrics_and_plots(pipeline):
     assert "short" in set(runs["tags.dvc_exp_name"])
 
 
-def test_queued_and_temp_experiments_log_to_the_repos_store(pipeline):
-    """`dvc exp run --queue/--run-all` and `--temp` run in temporary copies of the repo; their
-    runs must still land in the repo's own mlflow.db (DVC_ROOT), side by side."""
+def test_mlflow_ui_opens_the_link_track_prints_on_the_runs_and_their_fid(pipeline, tmp_path):
+    """`mlflow ui` on the repo's store, in a real browser, at the link the track stage
+    prints: the runs table (not the GenAI overview) lists every run by name with its fid."""
+    repo, output = pipeline
+    link = re.search(r"^track: compare the runs .*: (\S+)$", output, re.M).group(1)
+    port = free_ports()[0]
+    ui = start([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri",
+                f"sqlite:///{repo / 'mlflow.db'}", "--host", "127.0.0.1", "--port", str(port)],
+               f"http://127.0.0.1:{port}/health", tmp_path / "ui.log")
+    try:
+        dom = chromium(link.replace("127.0.0.1:5000", f"127.0.0.1:{port}"))
+    finally:
+        stop(ui)
+    text = re.sub(r"\s*<[^>]+>\s*", "|", dom)
+    assert "|Run Name|" in text and "|quality/fid|" in text, text[:3000]
+    client = MlflowClient(f"sqlite:///{repo / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("dcgan-mnist").experiment_id])
+    assert len({r.info.run_name for r in runs}) >= 2  # the repro runs and `short`
+    for run_ in runs:
+        # JavaScript prints a float as Python's repr does: the shortest exact digits.
+        assert f"|{run_.info.run_name}|" in text and f"|{run_.data.metrics['quality/fid']!r}|" \
+            in text, run_.info.run_name
+
+
+def test_parallel_queued_and_temp_experiments_log_to_the_repos_store(pipeline):
+    """`dvc queue start -j 2` runs two experiments at once, each in a temporary copy of the
+    repo: both trainings log to the repo's one SQLite store (DVC_ROOT) at the same time,
+    into an experiment that neither found, and register versions of the same model. No run
+    is lost or fails, and the experiment exists once. `--temp` lands there too."""
     repo, _ = pipeline
-    # Iterations no earlier run used: DVC's run cache would skip evaluate for a generator it
-    # has already evaluated.
-    run(["dvc", "exp", "run", "--queue", "-n", "q-iter8", "-S", "train.iterations=8"], repo)
-    run(["dvc", "exp", "run", "--queue", "-n", "q-iter10", "-S", "train.iterations=10"], repo)
-    run(["dvc", "exp", "run", "--run-all"], repo)
+    client = MlflowClient(f"sqlite:///{repo / 'mlflow.db'}")
+    versions_before = len(client.search_model_versions("name='dcgan-mnist-generator'"))
+    # Iterations no earlier run used (DVC's run cache would restore those), a metric write
+    # every iteration, and a new MLflow experiment that both runs create at once.
+    for name, iterations in [("q-iter8", "8"), ("q-iter10", "10")]:
+        run(["dvc", "exp", "run", "--queue", "-n", name, "-S", f"train.iterations={iterations}",
+             "-S", "train.sample_interval=1", "-S", "mlflow.experiment=parallel"], repo)
+    run(["dvc", "queue", "start", "-j", "2"], repo)
+    deadline = time.monotonic() + 600
+    while re.search(r"\b(Queued|Running)\b", status := run(["dvc", "queue", "status"],
+                                                            repo).stdout):
+        assert time.monotonic() < deadline, status
+        time.sleep(2)
+    assert len(re.findall(r"\bSuccess\b", status)) == 2, status
     run(["dvc", "exp", "run", "--temp", "-n", "t-iter2", "-S", "train.iterations=2"], repo)
-    mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
-    runs = mlflow.search_runs(experiment_names=["dcgan-mnist"])
-    named = runs.set_index("tags.mlflow.runName")
-    for name, iterations in [("q-iter8", "8"), ("q-iter10", "10"), ("t-iter2", "2")]:
-        assert named.loc[name, "params.train.iterations"] == iterations
-        assert named.loc[name, "tags.dvc_exp_name"] == name
-        assert len(named.loc[name, "tags.data_sha256"]) == 64
-        assert named.loc[name, "metrics.fid"] > 0  # evaluate found the run, too
-    assert named.loc["q-iter8", "metrics.g_loss"] != named.loc["q-iter10", "metrics.g_loss"]
+
+    [experiment] = client.search_experiments(filter_string="name = 'parallel'")
+    runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time"])
+    assert sorted(r.info.run_name for r in runs) == ["q-iter10", "q-iter8"]
+    first, second = runs
+    assert second.info.start_time < first.info.end_time, "the two trainings did not overlap"
+    for run_ in runs:
+        iterations = int(run_.data.params["train.iterations"])
+        assert run_.info.status == "FINISHED" and run_.data.tags["dvc_exp_name"]
+        assert [m.step for m in client.get_metric_history(run_.info.run_id, "train/g_loss")
+                ] == list(range(1, iterations + 1))
+        assert run_.data.metrics["quality/fid"] > 0  # the track stage found the run, too
+    versions = client.search_model_versions("name='dcgan-mnist-generator'")
+    assert len(versions) == versions_before + 3
+    assert {r.info.run_id for r in runs} <= {v.run_id for v in versions}
+    [temp] = client.search_runs([client.get_experiment_by_name("dcgan-mnist").experiment_id],
+                                "attributes.run_name = 't-iter2'")
+    assert temp.data.params["train.iterations"] == "2" and len(temp.data.tags["data_sha256"]) == 64
     assert not (repo / ".dvc" / "tmp" / "exps").exists() or not any(
         (repo / ".dvc" / "tmp" / "exps").rglob("mlflow.db"))
 
@@ -216,7 +287,7 @@ def test_an_experiment_on_cifar10_needs_only_the_dataset_switch(pipeline):
         "download.read_timeout_s"]
     assert np.load(repo / "data/prepared/dataset.npz")["x_train"].shape == (64, 32, 32, 3)
     assert json.loads((repo / "reports/dataset.json").read_text())["dataset"] == "cifar10"
-    assert json.loads((repo / "reports/metrics.json").read_text())["fid"] > 0
+    assert json.loads((repo / "reports/metrics.json").read_text())["quality"]["fid"] > 0
     mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
     [cifar] = mlflow.search_runs(experiment_names=["dcgan-mnist"],
                                  filter_string="tags.mlflow.runName = 'cifar'",
@@ -264,9 +335,11 @@ def test_mlflow_follows_what_dvc_restores(pipeline):
     assert "Running stage 'evaluate'" not in done  # same generator: cached or unchanged
     [newest] = client.search_runs([client.get_experiment_by_name("dcgan-mnist").experiment_id],
                                   order_by=["attributes.start_time DESC"], max_results=1)
-    assert newest.data.metrics["fid"] > 0
+    assert newest.data.metrics["quality/fid"] > 0
+    commit = run(["git", "rev-parse", "--short", "HEAD"], repo).stdout.strip()
+    assert newest.info.run_name == f"repro@{commit}+dirty"  # gan.py differs from HEAD
     [version] = client.search_model_versions(f"run_id = '{newest.info.run_id}'")
-    assert float(version.tags["fid"]) == newest.data.metrics["fid"]
+    assert float(version.tags["fid"]) == newest.data.metrics["quality/fid"]
     _promote(repo)
 
     # Outputs restored in a store that never saw them (a new store, as a fresh clone has
@@ -277,8 +350,10 @@ def test_mlflow_follows_what_dvc_restores(pipeline):
     client = MlflowClient(fresh["MLFLOW_TRACKING_URI"])
     [restored] = client.search_runs([client.get_experiment_by_name("dcgan-mnist").experiment_id])
     assert restored.data.params["train.iterations"] == "4"
-    assert [m.step for m in client.get_metric_history(restored.info.run_id, "g_loss")] == [2, 4]
-    assert restored.data.metrics["fid"] > 0
+    assert [m.step for m in client.get_metric_history(restored.info.run_id, "train/g_loss")
+            ] == [2, 4]
+    assert restored.data.metrics["quality/fid"] > 0
+    assert restored.info.run_name == f"repro@{commit}+dirty"
     [version] = client.search_model_versions("name='dcgan-mnist-generator'")
     assert version.run_id == restored.info.run_id and version.tags["fid"]
     _promote(repo, fresh)

@@ -83,7 +83,7 @@ def test_sigterm_then_resume_ends_with_the_uninterrupted_runs_bytes(tmp_path, mn
     runs = mlflow.search_runs(experiment_names=["dcgan-mnist"], order_by=["start_time"])
     assert list(runs["status"]) == ["FINISHED", "KILLED", "FINISHED"]
     assert runs["tags.resumed_from"].iloc[2] == runs["run_id"].iloc[1]
-    history = mlflow.MlflowClient().get_metric_history(runs["run_id"].iloc[2], "g_loss")
+    history = mlflow.MlflowClient().get_metric_history(runs["run_id"].iloc[2], "train/g_loss")
     assert [m.step for m in history] == list(range(10, 101, 10))
 
 

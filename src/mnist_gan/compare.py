@@ -55,12 +55,13 @@ def table(contenders: Sequence[Contender], iterations: int, batch_size: int, dat
     ref = contenders[0].metrics
     lines = [f"Same budget for each: {iterations} iterations at batch {batch_size}; metrics "
              f"on {ref['samples']} samples against the {dataset} test set.", "",
-             "| model | fid | mnist_score | coverage | train wall time |",
+             "| model | fid | classifier_score | coverage | train wall time |",
              "| --- | --- | --- | --- | --- |"]
     for c in contenders:
-        m = c.metrics
-        lines.append(f"| {c.arch} | {m['fid']:.2f} | {m['mnist_score']:.2f} | "
+        m = c.metrics["quality"]
+        lines.append(f"| {c.arch} | {m['fid']:.2f} | {m['classifier_score']:.2f} | "
                      f"{m['coverage']:.3f} | {c.train_seconds:.0f} s |")
-    lines.append(f"| real {dataset} (train vs test) | {ref['fid_floor']:.2f} | "
-                 f"{ref['mnist_score_real']:.2f} | {ref['coverage_real']:.3f} | |")
+    real = ref["real"]
+    lines.append(f"| real {dataset} (train vs test) | {real['fid']:.2f} | "
+                 f"{real['classifier_score']:.2f} | {real['coverage']:.3f} | |")
     return "\n".join(lines) + "\n"

@@ -1,48 +1,58 @@
-"""Everything MLflow: the tracking store, the training run, and the model registry.
+"""The MLflow tracking store, and the training run in it.
 
 The store is ``MLFLOW_TRACKING_URI`` when set (a team's ``mlflow server``), else an embedded
 SQLite file ``mlflow.db`` in the repository root, with artifacts beside it in ``mlartifacts/``.
 "The repository root" is DVC's ``DVC_ROOT``: under ``dvc exp run --temp`` or ``--queue`` the
 stage runs in a temporary copy, and DVC points ``DVC_ROOT`` at the real repository, so every
 experiment lands in the same store.
+
+Metric names carry a section prefix, which MLflow's chart view groups by: ``train/`` for
+the losses logged while training (see ``run_record`` for ``quality/`` and ``share_of_class/``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import subprocess
-import tempfile
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import mlflow
-import numpy as np
 import requests
-from mlflow.models import ModelSignature
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
-from mlflow.types import ParamSchema, ParamSpec, Schema, TensorSpec
 
 from mnist_gan.config import Params, flatten
 from mnist_gan.history import SamplePoint
 
-# Ties a run to the generator file it produced, so later stages (sample, evaluate) find the
-# run from their input alone, with no run-id file that would change every run.
-GENERATOR_SHA256_TAG = "generator_sha256"
 CHECKPOINT_DIR_TAG = "checkpoint_dir"
-# What the track stage last recorded on a run (a digest of the files), so that running it
-# again changes nothing.
-RECORDED_TAG = "recorded_sha256"
-RESTORED_NOTE = "outputs restored from DVC's cache: no training ran in this run"
-# Run tags copied onto each registered generator version, with the run id: its lineage.
-LINEAGE_TAGS = ("dataset", "git_commit", "data_sha256", "params_sha256", "dvc_exp_name")
-# Evaluation metrics copied onto the version, for the registry UI and for `promote`.
-VERSION_METRICS = ("fid", "mnist_score", "coverage")
-
+# What the experiment is: model training, not a GenAI app (MLflow's API and older UIs read
+# it; MLflow 3.17's UI takes the kind from its own GenAI / Model training switch instead,
+# which the `workflowType` of experiment_page() sets).
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+MODEL_TRAINING = "custom_model_development"
+# A view of the runs table that MLflow's UI opens from a link (its "shared view"): the
+# quality columns first, best fid on top.
+VIEW_KEY = "quality"
+QUALITY_COLUMNS = ["metrics.`quality/fid`", "metrics.`quality/classifier_score`",
+                   "metrics.`quality/coverage`"]
+QUALITY_VIEW = {"orderByKey": QUALITY_COLUMNS[0], "orderByAsc": True,
+                "selectedColumns": [*QUALITY_COLUMNS, "attributes.`Dataset`",
+                                    "attributes.`Models`"],
+                "columnOrder": QUALITY_COLUMNS,
+                "columnWidths": {column: 150 for column in QUALITY_COLUMNS}}
+EXPERIMENT_TAGS = {EXPERIMENT_KIND_TAG: MODEL_TRAINING,
+                   f"mlflow.sharedViewState.{VIEW_KEY}": json.dumps(QUALITY_VIEW)}
+# Where `mlflow ui` listens by default.
+UI_DEFAULT = "http://127.0.0.1:5000"
+# What `dvc repro` itself rewrites (the lock, the reports, the .gitignore entries of its
+# outputs): a tree that differs from HEAD only there is not "dirty" for a run's name.
+PIPELINE_WRITES = (":(exclude)dvc.lock", ":(exclude)reports", ":(exclude,glob)**/.gitignore")
 
 SERVER_TIMEOUT_S = 5
 
@@ -69,28 +79,75 @@ def _check_server(uri: str) -> None:
                             f"{type(err).__name__}: {err}") from None
 
 
+@contextlib.contextmanager
+def _embedded_store_lock(uri: str) -> Iterator[None]:
+    """Serialise the creation of the embedded store and its experiment across processes:
+    parallel `dvc queue` workers would otherwise race to create the tables or the
+    experiment. A server serialises this by itself."""
+    if not uri.startswith("sqlite:"):
+        yield
+        return
+    with open(store_root() / "mlflow.db.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def connect(experiment: str) -> str:
-    """Point MLflow at the store and make sure it answers; returns the experiment id."""
+    """Point MLflow at the store and make sure it answers; returns the id of ``experiment``,
+    created if need be, as a model-training experiment."""
     uri = tracking_uri()
     if uri.startswith(("http://", "https://")):
         _check_server(uri)
     mlflow.set_tracking_uri(uri)
     try:
-        found = mlflow.get_experiment_by_name(experiment)
-        if found is not None:
+        with _embedded_store_lock(uri):
+            client = MlflowClient()
+            found = client.get_experiment_by_name(experiment)
+            if found is None:
+                artifacts = (store_root() / "mlartifacts").as_uri() if uri.startswith(
+                    "sqlite:") else None
+                try:
+                    return client.create_experiment(experiment, artifact_location=artifacts,
+                                                    tags=EXPERIMENT_TAGS)
+                except MlflowException:
+                    # Another client of the same server created it in between.
+                    found = client.get_experiment_by_name(experiment)
+                    if found is None:
+                        raise
+            for key, value in EXPERIMENT_TAGS.items():
+                if found.tags.get(key) != value:
+                    client.set_experiment_tag(found.experiment_id, key, value)
             return found.experiment_id
-        artifacts = None
-        if uri.startswith("sqlite:"):
-            artifacts = (store_root() / "mlartifacts").as_uri()
-        return mlflow.create_experiment(experiment, artifact_location=artifacts)
     except Exception as err:  # MLflow raises many types for an unreachable or broken store
         raise TrackingError(f"MLflow tracking store {uri} is not usable: "
                             f"{type(err).__name__}: {err}") from err
 
 
-def git_commit() -> str | None:
-    done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
+def experiment_page(experiment_id: str) -> str:
+    """The link that opens the experiment's runs table in MLflow's UI, in its model-training
+    mode and quality view: on the team's server, else where `mlflow ui` listens by default."""
+    uri = tracking_uri()
+    base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else UI_DEFAULT
+    return (f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
+            f"&viewStateShareKey={VIEW_KEY}")
+
+
+def _git(*args: str) -> str | None:
+    done = subprocess.run(["git", *args], capture_output=True, text=True)
     return done.stdout.strip() if done.returncode == 0 else None
+
+
+def run_name() -> str | None:
+    """What a run is called in the runs table: the DVC experiment's name, else
+    ``repro@<short commit>``, with ``+dirty`` when tracked files other than the pipeline's
+    own outputs differ from that commit (None outside git)."""
+    if os.environ.get("DVC_EXP_NAME"):
+        return os.environ["DVC_EXP_NAME"]
+    commit = _git("rev-parse", "--short", "HEAD")
+    if commit is None:
+        return None
+    changed = _git("status", "--porcelain", "--untracked-files=no", "--", ".", *PIPELINE_WRITES)
+    return f"repro@{commit}{'+dirty' if changed else ''}"
 
 
 def file_sha256(path: str | Path) -> str:
@@ -102,11 +159,19 @@ def params_digest(params: Mapping[str, Any]) -> str:
                           ).hexdigest()
 
 
+def start_run(experiment_id: str, tags: Mapping[str, str | None]) -> mlflow.ActiveRun:
+    """A new run, named by ``run_name()``, with the tags that have a value."""
+    name = run_name()
+    tags = {"dvc_exp_name": os.environ.get("DVC_EXP_NAME"), **tags}
+    return mlflow.start_run(experiment_id=experiment_id, run_name=name,
+                            tags={k: v for k, v in tags.items() if v})
+
+
 @contextlib.contextmanager
 def training_run(experiment: str, params: Mapping[str, Any], dataset: str, data_digest: str,
                  checkpoint_dir: str | Path | None = None, resuming: bool = False
                  ) -> Iterator[mlflow.ActiveRun]:
-    """Open the training run, named after the DVC experiment when there is one.
+    """Open the training run.
 
     An interrupted run (KeyboardInterrupt, which SIGTERM becomes too) ends KILLED. Its
     resumption is a new run tagged ``resumed_from`` with the killed run's id: each attempt
@@ -114,9 +179,8 @@ def training_run(experiment: str, params: Mapping[str, Any], dataset: str, data_
     the whole curve.
     """
     experiment_id = connect(experiment)
-    exp_name = os.environ.get("DVC_EXP_NAME")
-    tags = {"dataset": dataset, "git_commit": git_commit(), "dvc_exp_name": exp_name,
-            "data_sha256": data_digest, "params_sha256": params_digest(params)}
+    tags = {"dataset": dataset, "data_sha256": data_digest,
+            "params_sha256": params_digest(params)}
     if checkpoint_dir is not None:
         tags[CHECKPOINT_DIR_TAG] = str(Path(checkpoint_dir).resolve())
         if resuming:
@@ -125,8 +189,7 @@ def training_run(experiment: str, params: Mapping[str, Any], dataset: str, data_
                 "and attributes.status = 'KILLED'", order_by=["attributes.start_time DESC"],
                 max_results=1)
             tags["resumed_from"] = killed[0].info.run_id if killed else None
-    run = mlflow.start_run(experiment_id=experiment_id, run_name=exp_name,
-                           tags={k: v for k, v in tags.items() if v})
+    run = start_run(experiment_id, tags)
     try:
         mlflow.log_params(dict(params))
         yield run
@@ -146,118 +209,9 @@ def training_params(params: Params) -> dict[str, Any]:
 
 
 def log_sample_point(point: SamplePoint) -> None:
-    mlflow.log_metrics({"d_loss": point.d_loss, "d_acc": point.d_acc, "g_loss": point.g_loss},
-                       step=point.iteration)
+    mlflow.log_metrics({"train/d_loss": point.d_loss, "train/d_acc": point.d_acc,
+                        "train/g_loss": point.g_loss}, step=point.iteration)
 
 
 def log_artifact(path: str | Path, artifact_path: str | None = None) -> None:
     mlflow.log_artifact(str(path), artifact_path=artifact_path)
-
-
-def generator_signature(z_dim: int, image_shape: tuple[int, ...]) -> ModelSignature:
-    return ModelSignature(
-        inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, z_dim))]),
-        outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, *image_shape))]),
-        params=ParamSchema([ParamSpec("scale", "string", "tanh")]),
-    )
-
-
-def log_generator(generator_path: str | Path, z_dim: int, image_shape: tuple[int, ...],
-                  registered_model: str) -> str:
-    """Log the saved generator as a pyfunc model and register it, with its lineage as tags
-    of the new version; returns the model URI."""
-    import keras
-    import tensorflow as tf
-
-    from mnist_gan import serving
-
-    info = mlflow.pyfunc.log_model(
-        name="generator",
-        # "Models from code": the file itself is stored with the model, so loading or serving
-        # it needs neither this repository nor a pickled class.
-        python_model=serving.__file__,
-        artifacts={"generator": str(generator_path)},
-        signature=generator_signature(z_dim, image_shape),
-        input_example=np.zeros((2, z_dim), dtype=np.float32),
-        registered_model_name=registered_model,
-        pip_requirements=[f"mlflow=={mlflow.__version__}", f"keras=={keras.__version__}",
-                          f"tensorflow=={tf.__version__}", f"numpy=={np.__version__}"],
-    )
-    mlflow.set_tag(GENERATOR_SHA256_TAG, file_sha256(generator_path))
-    client = MlflowClient()
-    run_id = mlflow.active_run().info.run_id
-    tags = client.get_run(run_id).data.tags
-    lineage = {"run_id": run_id, **{k: tags[k] for k in LINEAGE_TAGS if tags.get(k)}}
-    for key, value in lineage.items():
-        client.set_model_version_tag(registered_model, info.registered_model_version, key,
-                                     value)
-    return info.model_uri
-
-
-def find_run_for_generator(experiment: str, generator_path: str | Path) -> str | None:
-    """The id of the newest run that produced this exact generator file, if any."""
-    experiment_id = connect(experiment)
-    runs = MlflowClient().search_runs(
-        [experiment_id], f"tags.{GENERATOR_SHA256_TAG} = '{file_sha256(generator_path)}'",
-        order_by=["attributes.start_time DESC"], max_results=1)
-    return runs[0].info.run_id if runs else None
-
-
-def log_training_outputs(history_csv: str | Path, plots: Mapping[str, bytes],
-                         generator_path: str | Path, z_dim: int, image_shape: tuple[int, ...],
-                         registered_model: str) -> str:
-    """Into the active run: the history, the loss and accuracy plots, and the generator,
-    logged and registered; returns the model URI."""
-    log_artifact(history_csv)
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, png in plots.items():
-            (Path(tmp) / name).write_bytes(png)
-            log_artifact(Path(tmp) / name, "plots")
-    return log_generator(generator_path, z_dim, image_shape, registered_model)
-
-
-def _flat_metrics(results: Mapping[str, Any]) -> dict[str, float]:
-    flat = {k: float(v) for k, v in results.items() if isinstance(v, (int, float))}
-    flat.update({f"class_share_{d}": float(s)
-                 for d, s in results.get("class_histogram", {}).items()})
-    return flat
-
-
-def record_pipeline_run(experiment: str, generator_path: str | Path,
-                        results: Mapping[str, Any], pictures: Sequence[str | Path],
-                        restore: Callable[[], None]) -> tuple[str, str]:
-    """Make the MLflow store hold what the pipeline's outputs say, whether DVC ran the
-    stages or restored them from its cache; running it again changes nothing.
-
-    The run is the one that trained this generator file. A generator no run knows (its
-    train stage came from DVC's cache, or the store is new) gets one: ``restore()`` logs
-    its params, history and generator into it. The run then gets the evaluation metrics and
-    the pictures, and its model version the lineage and metric tags. Returns (run id, what
-    was done).
-    """
-    experiment_id = connect(experiment)
-    digest = file_sha256(generator_path)
-    recorded = params_digest({"generator": digest, "results": dict(results),
-                              "pictures": [file_sha256(p) for p in pictures]})
-    run_id = find_run_for_generator(experiment, generator_path)
-    client = MlflowClient()
-    if run_id is not None and client.get_run(run_id).data.tags.get(RECORDED_TAG) == recorded:
-        return run_id, "already recorded"
-    action = "recorded"
-    if run_id is None:
-        name = os.environ.get("DVC_EXP_NAME")
-        tags = {"git_commit": git_commit(), "dvc_exp_name": name, "note": RESTORED_NOTE}
-        with mlflow.start_run(experiment_id=experiment_id, run_name=name,
-                              tags={k: v for k, v in tags.items() if v}) as run:
-            restore()
-        run_id, action = run.info.run_id, "recorded a run for outputs restored from DVC's cache"
-    client.log_batch(run_id, metrics=[
-        mlflow.entities.Metric(k, v, int(time.time() * 1000), 0)
-        for k, v in _flat_metrics(results).items()])
-    for path in pictures:
-        client.log_artifact(run_id, str(path), "pictures")
-    for version in client.search_model_versions(f"run_id = '{run_id}'"):
-        for key in VERSION_METRICS:
-            client.set_model_version_tag(version.name, version.version, key, str(results[key]))
-    client.set_tag(run_id, RECORDED_TAG, recorded)
-    return run_id, action

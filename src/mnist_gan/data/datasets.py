@@ -63,11 +63,13 @@ def content_digest(arrays: Mapping[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def summary(dataset: str, arrays: Mapping[str, np.ndarray], digest: str) -> dict[str, object]:
-    """What the download stage records about the data it produced."""
+def summary(dataset: str, arrays: Mapping[str, np.ndarray], digest: str, source: str
+            ) -> dict[str, object]:
+    """What the download stage records about the data it produced, and where from."""
     return {
         "dataset": dataset,
         "content_digest": digest,
+        "source": source,
         "train_images": int(arrays["x_train"].shape[0]),
         "test_images": int(arrays["x_test"].shape[0]),
         "train_pixel_mean": float(arrays["x_train"].mean()),

@@ -64,6 +64,16 @@ def describe(mirror: Mirror) -> str:
     return f"pypi:{mirror.requirement}!{mirror.member}"
 
 
+def source_url(mirror: Mirror) -> str:
+    """Where ``mirror``'s data lives, as a link: for a wheel, its page on PyPI."""
+    if isinstance(mirror, UrlMirror):
+        return mirror.url
+    if isinstance(mirror, IdxMirror):
+        return mirror.base_url
+    name, _, version = mirror.requirement.partition("==")
+    return f"https://pypi.org/project/{name}/{version + '/' if version else ''}"
+
+
 def _check_sha256(data: bytes, expected: str, source: str) -> None:
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected:

@@ -34,13 +34,13 @@ def _embed(model: keras.Model, images: np.ndarray, batch_size: int
 def quality(fake_feats, fake_probs, real_feats, real_probs, cfg: EvaluateConfig
             ) -> dict[str, float]:
     """The metrics of one image set (``fake``) against the reference set (``real``)."""
-    score, score_std = metrics.mnist_score(fake_probs, cfg.score_splits)
+    score, score_std = metrics.classifier_score(fake_probs, cfg.score_splits)
     precision, recall = metrics.precision_recall(real_feats, fake_feats, cfg.precision_recall_k)
     density, coverage = metrics.density_coverage(real_feats, fake_feats, cfg.density_coverage_k)
     return {
         "fid": metrics.frechet_distance(fake_feats, real_feats),
-        "mnist_score": score,
-        "mnist_score_std": score_std,
+        "classifier_score": score,
+        "classifier_score_std": score_std,
         "class_kl": metrics.class_kl(metrics.class_histogram(fake_probs),
                                      metrics.class_histogram(real_probs)),
         "confident_share": metrics.confident_share(fake_probs, cfg.confidence_threshold),
@@ -56,7 +56,10 @@ def evaluate(generator: keras.Model, classifier: keras.Model, test_images: np.nd
              log: Callable[[str], None] = print) -> dict:
     """Generated vs test, next to real training images vs test (what "perfect" scores).
 
-    Images are N×H×W×C in [-1, 1]. Returns the contents of ``reports/metrics.json``.
+    Images are N×H×W×C in [-1, 1]. Returns the contents of ``reports/metrics.json``: the
+    generator's ``quality`` metrics and ``share_of_class`` (its predicted-class mix), and the
+    same metrics for ``real`` images (real training images against the test set; the test
+    set's own classifier score and confident share).
     """
     for name, shape in (("generator makes", generator.output_shape[1:]),
                         ("classifier takes", classifier.input_shape[1:])):
@@ -77,17 +80,14 @@ def evaluate(generator: keras.Model, classifier: keras.Model, test_images: np.nd
 
     generated = quality(fake_feats, fake_probs, test_feats, test_probs, cfg)
     real = quality(real_feats, real_probs, test_feats, test_probs, cfg)
-    test_score, test_score_std = metrics.mnist_score(test_probs, cfg.score_splits)
-    histogram = metrics.class_histogram(fake_probs)
+    test_score, test_score_std = metrics.classifier_score(test_probs, cfg.score_splits)
     return {
-        **generated,
-        "fid_floor": real["fid"],
-        "mnist_score_real": test_score,
-        "mnist_score_real_std": test_score_std,
-        "class_histogram": {str(d): float(s) for d, s in enumerate(histogram)},
-        "class_kl_real": real["class_kl"],
-        "confident_share_real": metrics.confident_share(test_probs, cfg.confidence_threshold),
-        **{f"{name}_real": real[name] for name in ("precision", "recall", "density",
-                                                   "coverage")},
+        "quality": generated,
+        "share_of_class": {str(d): float(s)
+                           for d, s in enumerate(metrics.class_histogram(fake_probs))},
+        # What real images score: the floor of fid, the ceiling of classifier_score.
+        "real": {**real, "classifier_score": test_score, "classifier_score_std": test_score_std,
+                 "confident_share": metrics.confident_share(test_probs,
+                                                            cfg.confidence_threshold)},
         "samples": cfg.samples,
     }

@@ -1,7 +1,8 @@
 """Sample-quality metrics on classifier features and class probabilities. Pure NumPy/SciPy.
 
 * Fréchet distance (Heusel et al. 2017) between Gaussian fits of two feature sets;
-* MNIST score: the Inception Score with the dataset's classifier (TF-GAN's ``mnist_score``);
+* classifier score: the Inception Score with the dataset's classifier (TF-GAN's
+  ``classifier_score``; its ``mnist_score`` on MNIST);
 * the predicted-class histogram, its KL divergence from a reference, and confident share;
 * precision and recall (Kynkäänniemi et al. 2019) and density and coverage (Naeem et al.
   2020), from k-nearest-neighbour balls, with distances computed in bounded blocks.
@@ -38,7 +39,7 @@ def frechet_distance_from_stats(mu_a, cov_a, mu_b, cov_b) -> float:
     return float(max(value, 0.0))
 
 
-def mnist_score(probs: np.ndarray, splits: int) -> tuple[float, float]:
+def classifier_score(probs: np.ndarray, splits: int) -> tuple[float, float]:
     """exp(E_x KL(p(y|x) ‖ p(y))) over ``splits`` equal parts: (mean, std). At most 10."""
     probs = np.asarray(probs, np.float64)
     if not 1 <= splits <= len(probs):
