@@ -18,5 +18,6 @@ def main(args, params):
 if __name__ == "__main__":
     p = cli.parser(__doc__)
     p.add_argument("--out", required=True, help="the .npz to write (Keras's array layout)")
-    p.add_argument("--summary", required=True, help="JSON with the content digest, the source and means")
+    p.add_argument("--summary", required=True,
+                   help="JSON with the content digest, the source and the pixel means")
     cli.run(main, p.parse_args())

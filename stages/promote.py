@@ -8,6 +8,7 @@ It acts on the shared model registry, not on files, so it is a command, not a DV
 from mlflow.tracking import MlflowClient
 
 from mnist_gan import cli, tracking
+from mnist_gan.errors import InputError
 from mnist_gan.logged_generator import find_run_for_generator
 from mnist_gan.registry import promote
 
@@ -15,12 +16,12 @@ from mnist_gan.registry import promote
 def main(args, params):
     run_id = find_run_for_generator(params.mlflow.experiment, args.generator)
     if run_id is None:
-        raise ValueError(f"no MLflow run in {tracking.tracking_uri()} produced {args.generator}")
+        raise InputError(f"no MLflow run in {tracking.tracking_uri()} produced {args.generator}")
     client = MlflowClient()
     name = params.mlflow.model_name(params.data.dataset)
     versions = client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
     if not versions:
-        raise ValueError(f"run {run_id} registered no version of {name}")
+        raise InputError(f"run {run_id} registered no version of {name}")
     decision = promote(client, name, versions[0].version, params.promote.fid_margin)
     print(f"promote: {'promoted' if decision.promoted else 'not promoted'}: {decision.reason}")
 

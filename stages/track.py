@@ -3,7 +3,8 @@
 DVC may restore any stage from its run cache instead of running it, and a restored stage
 does nothing else: this last stage, which DVC always runs, makes sure that the generator's
 run exists (it makes one for a train stage that came from the cache), holds the evaluation
-metrics, the dataset and the pictures, and that its model version carries the metric tags.
+metrics, the dataset, the curves and the pictures, and that its model version carries the
+metric tags.
 Running it again changes nothing.
 """
 
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import mlflow
 
-from mnist_gan import cli, figures, history, tracking
+from mnist_gan import cli, history, tracking
+from mnist_gan.digests import json_sha256
 from mnist_gan.logged_generator import log_training_outputs
 from mnist_gan.run_record import record_pipeline_run
 
@@ -25,19 +27,20 @@ def main(args, params):
         """Into a new run: what the train stage would have logged."""
         logged = tracking.training_params(params)
         mlflow.set_tags({"dataset": params.data.dataset,
-                         "params_sha256": tracking.params_digest(logged)})
+                         "params_sha256": json_sha256(logged)})
         mlflow.log_params(logged)
-        for point in (points := history.read_csv(args.history)):
-            tracking.log_sample_point(point)
+        for point in history.read_csv(args.history):
+            tracking.log_history_row(point)
         for png in sorted(args.progress_dir.glob("iteration_*.png")):
             tracking.log_artifact(png, "progress")
         tracking.log_artifact(args.platform)
-        log_training_outputs(args.history, figures.history_plots(points), args.generator,
-                             params.model.z_dim, params.data.spec.image_shape,
+        log_training_outputs(args.history, args.generator, params.model.z_dim,
+                             params.data.spec.image_shape,
                              params.mlflow.model_name(params.data.dataset))
 
-    run_id, action = record_pipeline_run(params.mlflow.experiment, args.generator, results,
-                                         data_summary, args.pictures, restore)
+    run_id, action = record_pipeline_run(
+        params.mlflow.experiment, args.generator, results, data_summary,
+        {"plots": args.plots, "pictures": args.pictures}, restore)
     print(f"track: {action}: MLflow run {run_id} in {tracking.tracking_uri()}")
     experiment_id = tracking.connect(params.mlflow.experiment)
     print(f"track: compare the runs (`mlflow ui` for the embedded store): "
@@ -53,6 +56,8 @@ if __name__ == "__main__":
     p.add_argument("--dataset", required=True,
                    help="the download stage's summary of the data (JSON)")
     p.add_argument("--metrics", required=True, help="the evaluation metrics JSON")
+    p.add_argument("--plots", required=True, nargs="+",
+                   help="the loss and accuracy curves to attach to the run")
     p.add_argument("--pictures", required=True, nargs="+",
-                   help="the pictures to attach to the run (samples, curves, GIF)")
+                   help="the other pictures to attach to the run (samples, walks, GIF)")
     cli.run(main, p.parse_args())

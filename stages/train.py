@@ -6,7 +6,8 @@ from pathlib import Path
 
 from mnist_gan import cli, figures, history, tracking
 from mnist_gan.logged_generator import log_training_outputs
-from mnist_gan.checkpoints import clear, data_digest, resumable
+from mnist_gan.checkpoints import clear, resumable
+from mnist_gan.digests import array_sha256
 from mnist_gan.data.prepare import check_scaled, prepared_layout
 from mnist_gan.files import load_npz, write_bytes, write_json, write_text
 from mnist_gan.keras_io import save_model
@@ -38,12 +39,12 @@ def main(args, params):
         write_text(args.history, history.to_csv(points))
         png = progress_dir / f"iteration_{point.iteration:06d}.png"
         write_bytes(png, figures.to_png(figures.sample_grid(grid_images, grid.rows, grid.cols)))
-        tracking.log_sample_point(point)
+        tracking.log_history_row(point)
         tracking.log_artifact(png, "progress")
 
     logged_params = {**tracking.training_params(params),
                      "train.precision_resolved": resolve_precision(params.train.precision)}
-    digest = data_digest(images)
+    digest = array_sha256(images)
     # The run opens before training so that an unusable tracking store fails at once.
     with tracking.training_run(params.mlflow.experiment, logged_params, params.data.dataset,
                                digest,
@@ -57,9 +58,8 @@ def main(args, params):
                                            cfg.intra_op_threads, cfg.inter_op_threads))
         tracking.log_artifact(args.platform)
         model_name = params.mlflow.model_name(params.data.dataset)
-        uri = log_training_outputs(
-            args.history, figures.history_plots(result.history), args.generator,
-            params.model.z_dim, images.shape[1:], model_name)
+        uri = log_training_outputs(args.history, args.generator, params.model.z_dim,
+                                   images.shape[1:], model_name)
         print(f"train: MLflow run {run.info.run_id}; generator registered as "
               f"{model_name} ({uri})")
         if checkpoint_dir is not None:

@@ -12,7 +12,7 @@ from conftest import REPO, synthetic_images
 from mnist_gan import figures, history
 from mnist_gan.data.prepare import check_scaled, prepare, prepared_layout, scale
 from mnist_gan.files import atomic_path, load_npz, save_npz, write_text
-from mnist_gan.history import SamplePoint
+from mnist_gan.history import HistoryRow
 from mnist_gan.noise import interpolation_noise, noise
 from mnist_gan.keras_io import load_model
 
@@ -105,8 +105,8 @@ def test_keras_model_files_are_byte_deterministic_across_processes(tmp_path):
 
 
 def test_history_round_trips_and_prints_the_seeds_line(tmp_path):
-    points = [SamplePoint(1000, 0.2352, 0.92578125, 4.601653),
-              SamplePoint(2000, 0.034661, 1.0, 3.741243)]
+    points = [HistoryRow(1000, 0.2352, 0.92578125, 4.601653),
+              HistoryRow(2000, 0.034661, 1.0, 3.741243)]
     assert points[0].log_line() == "1000 [D loss: 0.235200, acc.: 92.58%] [G loss: 4.601653]"
     write_text(tmp_path / "h.csv", history.to_csv(points))
     assert (tmp_path / "h.csv").read_text().splitlines()[0] == "iteration,d_loss,d_acc,g_loss"
@@ -125,7 +125,7 @@ def test_figures_are_reproducible_pngs_with_the_seeds_layout():
     png = figures.to_png(grid)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and b"Software" not in png
     assert png == figures.to_png(figures.sample_grid(images, 4, 4))
-    points = [SamplePoint(i, 0.1, 0.5, 2.0) for i in (1000, 2000, 3000)]
+    points = [HistoryRow(i, 0.1, 0.5, 2.0) for i in (1000, 2000, 3000)]
     acc = figures.accuracy_plot(points)
     assert tuple(acc.get_size_inches()) == (15.0, 5.0)
     assert list(acc.axes[0].get_yticks()) == list(range(0, 101, 5))

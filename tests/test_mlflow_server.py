@@ -43,10 +43,10 @@ def server(tmp_path_factory):
 
 
 def _stage(name: str, workdir: Path, uri: str, *args: str) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, str(REPO / "stages" / f"{name}.py"), "--params",
-                           "params.yaml", *args], cwd=workdir, capture_output=True, text=True,
+    params = [] if name == "plot" else ["--params", "params.yaml"]  # plot reads no params
+    return subprocess.run([sys.executable, str(REPO / "stages" / f"{name}.py"), *params, *args],
+                          cwd=workdir, capture_output=True, text=True,
                           env={**os.environ, "MLFLOW_TRACKING_URI": uri}, timeout=600)
-    return done
 
 
 EVALUATE_ARGS = ["--generator", "models/generator.keras", "--classifier",
@@ -56,8 +56,8 @@ EVALUATE_ARGS = ["--generator", "models/generator.keras", "--classifier",
 
 @pytest.fixture(scope="module")
 def trained(server, tmp_path_factory):
-    """train, train_classifier, evaluate and track run against the server: (workdir, run
-    id)."""
+    """train, train_classifier, evaluate, plot and track run against the server:
+    (workdir, run id)."""
     work = train_workdir(tmp_path_factory.mktemp("work"), shrink(real_params()))
     arrays = synthetic_images()
     save_npz(work / "data/raw/dataset.npz", arrays)
@@ -68,11 +68,16 @@ def trained(server, tmp_path_factory):
                                              "models/classifier.keras", "--metrics",
                                              "reports/classifier.json"]),
                        ("evaluate", EVALUATE_ARGS),
+                       ("plot", ["--history", "reports/history.csv", "--losses",
+                                 "reports/losses.png", "--accuracy", "reports/accuracy.png",
+                                 "--progress-dir", "reports/progress", "--gif",
+                                 "reports/progress.gif"]),
                        ("track", ["--generator", "models/generator.keras", "--history",
                                   "reports/history.csv", "--progress-dir", "reports/progress",
                                   "--platform", "reports/platform.json", "--dataset",
                                   "reports/dataset.json", "--metrics",
-                                  "reports/metrics.json", "--pictures",
+                                  "reports/metrics.json", "--plots", "reports/losses.png",
+                                  "reports/accuracy.png", "--pictures",
                                   "reports/progress/iteration_000004.png"])]:
         done = _stage(name, work, server, *args)
         assert done.returncode == 0, done.stdout + done.stderr

@@ -236,22 +236,35 @@ def test_parallel_queued_and_temp_experiments_log_to_the_repos_store(pipeline):
     """`dvc queue start -j 2` runs two experiments at once, each in a temporary copy of the
     repo: both trainings log to the repo's one SQLite store (DVC_ROOT) at the same time,
     into an experiment that neither found, and register versions of the same model. No run
-    is lost or fails, and the experiment exists once. `--temp` lands there too."""
+    is lost or fails, and the experiment exists once. Each runs the code it was queued
+    with. `--temp` lands there too."""
     repo, _ = pipeline
     client = MlflowClient(f"sqlite:///{repo / 'mlflow.db'}")
     versions_before = len(client.search_model_versions("name='dcgan-mnist-generator'"))
-    # Iterations no earlier run used (DVC's run cache would restore those), a metric write
-    # every iteration, and a new MLflow experiment that both runs create at once.
-    for name, iterations in [("q-iter8", "8"), ("q-iter10", "10")]:
-        run(["dvc", "exp", "run", "--queue", "-n", name, "-S", f"train.iterations={iterations}",
-             "-S", "train.sample_interval=1", "-S", "mlflow.experiment=parallel"], repo)
-    run(["dvc", "queue", "start", "-j", "2"], repo)
-    deadline = time.monotonic() + 600
-    while re.search(r"\b(Queued|Running)\b", status := run(["dvc", "queue", "status"],
-                                                            repo).stdout):
-        assert time.monotonic() < deadline, status
-        time.sleep(2)
+    # Each queued experiment must run the code it was queued with (here with a marker line),
+    # not what the workspace holds when the queue runs (here a line that fails).
+    noise = repo / "src/mnist_gan/noise.py"
+    committed = noise.read_text()
+    try:
+        noise.write_text(committed + "print('noise.py as queued')\n")
+        # Iterations no earlier run used (DVC's run cache would restore those), a metric
+        # write every iteration, and a new MLflow experiment that both runs create at once.
+        for name, iterations in [("q-iter8", "8"), ("q-iter10", "10")]:
+            run(["dvc", "exp", "run", "--queue", "-n", name, "-S",
+                 f"train.iterations={iterations}", "-S", "train.sample_interval=1",
+                 "-S", "mlflow.experiment=parallel"], repo)
+        noise.write_text(committed + "raise SystemExit('the workspace code ran')\n")
+        run(["dvc", "queue", "start", "-j", "2"], repo)
+        deadline = time.monotonic() + 600
+        while re.search(r"\b(Queued|Running)\b", status := run(["dvc", "queue", "status"],
+                                                                repo).stdout):
+            assert time.monotonic() < deadline, status
+            time.sleep(2)
+    finally:
+        noise.write_text(committed)
     assert len(re.findall(r"\bSuccess\b", status)) == 2, status
+    for name in ("q-iter8", "q-iter10"):
+        assert "noise.py as queued" in run(["dvc", "queue", "logs", name], repo).stdout
     run(["dvc", "exp", "run", "--temp", "-n", "t-iter2", "-S", "train.iterations=2"], repo)
 
     [experiment] = client.search_experiments(filter_string="name = 'parallel'")

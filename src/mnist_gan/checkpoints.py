@@ -10,9 +10,7 @@ anything is loaded.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,38 +19,33 @@ import numpy as np
 import tensorflow as tf
 
 from mnist_gan.config import ModelConfig, TrainConfig
-from mnist_gan.gan import DCGAN
-from mnist_gan.history import SamplePoint
+from mnist_gan.digests import json_sha256
+from mnist_gan.errors import InputError
+from mnist_gan.gan import GAN
+from mnist_gan.history import HistoryRow
 
 # Train params that do not change what a given iteration computes: a run can be resumed
 # with a longer `iterations`, or with checkpoints kept at another interval.
 _TRAJECTORY_NEUTRAL = {"iterations", "checkpoint_interval", "resume"}
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(InputError):
     """The checkpoint folder holds a checkpoint of another configuration or data."""
-
-
-def data_digest(images: np.ndarray) -> str:
-    """sha256 of the training images' bytes (also the MLflow run's data_sha256 tag)."""
-    return hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()
 
 
 def fingerprint(model_cfg: ModelConfig, train_cfg: TrainConfig, images_digest: str) -> str:
     train = {k: v for k, v in asdict(train_cfg).items() if k not in _TRAJECTORY_NEUTRAL}
-    return hashlib.sha256(json.dumps({"model": asdict(model_cfg), "train": train,
-                                      "data": images_digest}, sort_keys=True).encode()
-                          ).hexdigest()
+    return json_sha256({"model": asdict(model_cfg), "train": train, "data": images_digest})
 
 
 @dataclass(frozen=True)
 class Restored:
     iteration: int
-    history: list[SamplePoint]
+    history: list[HistoryRow]
     grids: list[np.ndarray]
 
 
-def _pack(history: list[SamplePoint], grids: list[np.ndarray]) -> bytes:
+def _pack(history: list[HistoryRow], grids: list[np.ndarray]) -> bytes:
     buf = io.BytesIO()
     np.savez(buf, points=np.array([[p.iteration, p.d_loss, p.d_acc, p.g_loss] for p in history],
                                   dtype=np.float64).reshape(-1, 4),
@@ -60,9 +53,9 @@ def _pack(history: list[SamplePoint], grids: list[np.ndarray]) -> bytes:
     return buf.getvalue()
 
 
-def _unpack(data: bytes) -> tuple[list[SamplePoint], list[np.ndarray]]:
+def _unpack(data: bytes) -> tuple[list[HistoryRow], list[np.ndarray]]:
     with np.load(io.BytesIO(data)) as npz:
-        history = [SamplePoint(int(row[0]), float(row[1]), float(row[2]), float(row[3]))
+        history = [HistoryRow(int(row[0]), float(row[1]), float(row[2]), float(row[3]))
                    for row in npz["points"]]
         return history, list(npz["grids"])
 
@@ -70,7 +63,7 @@ def _unpack(data: bytes) -> tuple[list[SamplePoint], list[np.ndarray]]:
 class Checkpoints:
     """Save and restore the training state of ``gan`` in ``directory``."""
 
-    def __init__(self, directory: str | Path, gan: DCGAN, fingerprint: str):
+    def __init__(self, directory: str | Path, gan: GAN, fingerprint: str):
         self.directory = Path(directory)
         self.fingerprint = fingerprint
         self._iteration = tf.Variable(0, dtype=tf.int64, trainable=False)
@@ -100,7 +93,7 @@ class Checkpoints:
         history, grids = _unpack(self._history.numpy())
         return Restored(int(self._iteration.numpy()), history, grids)
 
-    def save(self, iteration: int, history: list[SamplePoint], grids: list[np.ndarray]) -> None:
+    def save(self, iteration: int, history: list[HistoryRow], grids: list[np.ndarray]) -> None:
         self._iteration.assign(iteration)
         self._history.assign(_pack(history, grids))
         self._manager.save(checkpoint_number=iteration)

@@ -1,4 +1,8 @@
-"""What every stage script shares: argument parsing, quieter TensorFlow, clean error exits."""
+"""What every stage script shares: argument parsing, quieter TensorFlow, clean error exits.
+
+Stage scripts import it first, so TensorFlow's start-up lines are filtered before any
+module imports TensorFlow.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,14 @@ import signal
 import sys
 from collections.abc import Callable
 
-from mnist_gan.config import ConfigError, Params, load_params
+from mnist_gan import native_logs
+from mnist_gan.config import Params, load_params
+from mnist_gan.errors import InputError
+
+# TensorFlow's own log level (its INFO and WARNING lines once absl's log is initialised);
+# native_logs drops the lines it prints before that.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+native_logs.filter_stderr()
 
 
 def parser(description: str, params: bool = True) -> argparse.ArgumentParser:
@@ -23,20 +34,16 @@ def run(main: Callable[[argparse.Namespace, Params | None], None],
         args: argparse.Namespace) -> None:
     """Validate the params (if the stage takes any), then run ``main``.
 
-    Bad input exits 1 with one line that names the problem, instead of a traceback.
+    Bad input (and a diverged training: a non-finite loss) exits 1 with one line that
+    names the problem; anything else is a bug and keeps its traceback.
     """
     try:
         params = load_params(args.params) if hasattr(args, "params") else None
         main(args, params)
-    except (ConfigError, ValueError, FileNotFoundError, RuntimeError,
-            FloatingPointError) as err:
+    except (InputError, FileNotFoundError, FloatingPointError) as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt as err:
         print(f"interrupted: {err or 'SIGINT'}. Checkpoints are kept: run the stage again "
               f"(dvc repro) to resume.", file=sys.stderr)
         sys.exit(128 + getattr(err, "signum", signal.SIGINT))
-
-
-# TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) hides the stage's own output.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

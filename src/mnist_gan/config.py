@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from mnist_gan.errors import InputError
+
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 ARCHITECTURES = ("dcgan", "dcgan_tf", "mlp")
@@ -38,7 +40,7 @@ DATASETS = {
 }
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A params file that cannot be used; the message names the key."""
 
 
@@ -178,7 +180,7 @@ def image_count(value: int | str, available: int, key: str) -> int:
     if value == "all":
         return available
     if value > available:
-        raise ValueError(f"{key} is {value} but only {available} images are available")
+        raise InputError(f"{key} is {value} but only {available} images are available")
     return value
 
 

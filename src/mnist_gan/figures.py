@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from mnist_gan.history import SamplePoint  # noqa: E402
+from mnist_gan.history import HistoryRow  # noqa: E402
 
 
 def to_png(fig: Figure) -> bytes:
@@ -77,13 +77,13 @@ def progress_gif(pngs: Sequence[bytes], frame_ms: int = 500) -> bytes:
     return buf.getvalue()
 
 
-def history_plots(history: Sequence[SamplePoint]) -> dict[str, bytes]:
+def history_plots(history: Sequence[HistoryRow]) -> dict[str, bytes]:
     """The seed's two curves as PNG bytes, by file name."""
     return {"losses.png": to_png(losses_plot(history)),
             "accuracy.png": to_png(accuracy_plot(history))}
 
 
-def losses_plot(history: Sequence[SamplePoint]) -> Figure:
+def losses_plot(history: Sequence[HistoryRow]) -> Figure:
     """The seed's "Training Loss" figure: both losses against the checkpoint iterations."""
     iterations = [p.iteration for p in history]
     fig = plt.figure(figsize=(15, 5))
@@ -98,7 +98,7 @@ def losses_plot(history: Sequence[SamplePoint]) -> Figure:
     return fig
 
 
-def accuracy_plot(history: Sequence[SamplePoint]) -> Figure:
+def accuracy_plot(history: Sequence[HistoryRow]) -> Figure:
     """The seed's "Discriminator Accuracy" figure, in %, y ticks 0-100 in steps of 5."""
     iterations = [p.iteration for p in history]
     fig = plt.figure(figsize=(15, 5))

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from mnist_gan.errors import InputError
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -73,13 +75,13 @@ def check_arrays(arrays: Mapping[str, np.ndarray],
     """
     for name, (dtype, shape) in expected.items():
         if name not in arrays:
-            raise ValueError(f"{source}: missing array {name!r} (has {sorted(arrays)})")
+            raise InputError(f"{source}: missing array {name!r} (has {sorted(arrays)})")
         a = arrays[name]
         if a.dtype != np.dtype(dtype):
-            raise ValueError(f"{source}: {name} must have dtype {dtype}, got {a.dtype}")
+            raise InputError(f"{source}: {name} must have dtype {dtype}, got {a.dtype}")
         if a.ndim != len(shape) or any(s is not None and s != n for s, n in zip(shape, a.shape)):
             want = "×".join("N" if s is None else str(s) for s in shape)
-            raise ValueError(f"{source}: {name} must have shape {want}, got {a.shape}")
+            raise InputError(f"{source}: {name} must have shape {want}, got {a.shape}")
 
 
 def load_npz(path: str | Path, expected: Mapping[str, tuple[str, tuple[int | None, ...]]]
@@ -90,7 +92,7 @@ def load_npz(path: str | Path, expected: Mapping[str, tuple[str, tuple[int | Non
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in expected if name in npz.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        raise ValueError(f"{path}: not a readable .npz file: {err}") from None
+        raise InputError(f"{path}: not a readable .npz file: {err}") from None
     check_arrays(arrays, expected, str(path))
     return arrays
 

@@ -40,7 +40,7 @@ import tensorflow as tf
 NON_FINITE = "non-finite loss:"
 
 
-class DCGAN(keras.Model):
+class GAN(keras.Model):
     def __init__(self, generator: keras.Model, discriminator: keras.Model, z_dim: int,
                  seed: int, fused_generator_pass: bool = False, logits: bool = False,
                  **kwargs):

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from mnist_gan.errors import InputError
+
 
 @dataclass(frozen=True)
-class SamplePoint:
+class HistoryRow:
     """The losses of one iteration at a sample interval; a row of ``history.csv``."""
 
     iteration: int
@@ -30,20 +32,20 @@ class SamplePoint:
 COLUMNS = ["iteration", "d_loss", "d_acc", "g_loss"]
 
 
-def to_csv(history: Sequence[SamplePoint]) -> str:
+def to_csv(history: Sequence[HistoryRow]) -> str:
     frame = pd.DataFrame([p.as_dict() for p in history], columns=COLUMNS)
     return frame.to_csv(index=False, float_format="%.6f")
 
 
-def read_csv(path: str | Path) -> list[SamplePoint]:
+def read_csv(path: str | Path) -> list[HistoryRow]:
     """Read a history file back, with a clear error if it is not one."""
     try:
         frame = pd.read_csv(path)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise ValueError(f"{path}: not a readable history CSV: {err}") from None
+        raise InputError(f"{path}: not a readable history CSV: {err}") from None
     if list(frame.columns) != COLUMNS:
-        raise ValueError(f"{path}: columns must be {COLUMNS}, got {list(frame.columns)}")
+        raise InputError(f"{path}: columns must be {COLUMNS}, got {list(frame.columns)}")
     if frame.empty:
-        raise ValueError(f"{path}: has no rows")
-    return [SamplePoint(int(r.iteration), float(r.d_loss), float(r.d_acc), float(r.g_loss))
+        raise InputError(f"{path}: has no rows")
+    return [HistoryRow(int(r.iteration), float(r.d_loss), float(r.d_acc), float(r.g_loss))
             for r in frame.itertuples()]

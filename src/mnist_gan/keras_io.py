@@ -7,6 +7,7 @@ from pathlib import Path
 
 import keras
 
+from mnist_gan.errors import InputError
 from mnist_gan.files import atomic_path, normalize_zip
 
 
@@ -50,4 +51,4 @@ def load_model(path: str | Path) -> keras.Model:
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as err:  # Keras raises many types for a corrupt archive
-        raise ValueError(f"{path}: not a loadable Keras model: {err}") from None
+        raise InputError(f"{path}: not a loadable Keras model: {err}") from None

@@ -3,8 +3,6 @@ signature, registered with its lineage, and found again from the file alone."""
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 
 import mlflow
@@ -13,7 +11,8 @@ from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
 from mlflow.types import ParamSchema, ParamSpec, Schema, TensorSpec
 
-from mnist_gan.tracking import connect, file_sha256, log_artifact
+from mnist_gan.digests import file_sha256
+from mnist_gan.tracking import connect, log_artifact
 
 # Ties a run to the generator file it produced, so later stages (track, promote) find the
 # run from their input alone, with no run-id file that would change every run.
@@ -67,16 +66,11 @@ def log_generator(generator_path: str | Path, z_dim: int, image_shape: tuple[int
     return info.model_uri
 
 
-def log_training_outputs(history_csv: str | Path, plots: Mapping[str, bytes],
-                         generator_path: str | Path, z_dim: int, image_shape: tuple[int, ...],
-                         registered_model: str) -> str:
-    """Into the active run: the history, the loss and accuracy plots, and the generator,
-    logged and registered; returns the model URI."""
+def log_training_outputs(history_csv: str | Path, generator_path: str | Path, z_dim: int,
+                         image_shape: tuple[int, ...], registered_model: str) -> str:
+    """Into the active run: the history, and the generator, logged and registered; returns
+    the model URI."""
     log_artifact(history_csv)
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, png in plots.items():
-            (Path(tmp) / name).write_bytes(png)
-            log_artifact(Path(tmp) / name, "plots")
     return log_generator(generator_path, z_dim, image_shape, registered_model)
 
 

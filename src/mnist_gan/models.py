@@ -21,6 +21,7 @@ import keras
 from keras import layers
 
 from mnist_gan.config import SEED_DOUBLINGS, ModelConfig, generator_doublings
+from mnist_gan.errors import InputError
 
 ImageShape = tuple[int, int, int]
 
@@ -34,7 +35,7 @@ def generator_start(cfg: ModelConfig, image_shape: ImageShape) -> tuple[int, int
     side = image_shape[0]
     doublings = generator_doublings(cfg.generator_start, side)
     if doublings is None or image_shape[1] != side:
-        raise ValueError(f"model.generator_start {cfg.generator_start} cannot reach "
+        raise InputError(f"model.generator_start {cfg.generator_start} cannot reach "
                          f"{image_shape} images by doubling")
     return side >> doublings, doublings - SEED_DOUBLINGS
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from mnist_gan.errors import InputError
+
 CHAMPION = "champion"
 
 
@@ -20,7 +22,7 @@ class Decision:
 def _fid(client: MlflowClient, name: str, version: str) -> float:
     tag = client.get_model_version(name, version).tags.get("fid")
     if tag is None:
-        raise ValueError(f"model {name} version {version} has no fid tag: run the evaluate "
+        raise InputError(f"model {name} version {version} has no fid tag: run the evaluate "
                          f"stage (dvc repro) before promoting it")
     return float(tag)
 

@@ -7,7 +7,8 @@
   are the same for every generator of a dataset, so they are no charts;
 * the dataset as the run's input (MLflow's Dataset column): name, content digest, the mirror
   that served it and its shape;
-* the pictures, and the metric tags of the model version (what ``promote`` reads).
+* the curves and pictures, and the metric tags of the model version (what ``promote``
+  reads).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
 from mnist_gan.data.datasets import raw_layout
 from mnist_gan.logged_generator import find_run_for_generator, logged_model_id
-from mnist_gan.tracking import connect, file_sha256, params_digest, start_run
+from mnist_gan.digests import file_sha256, json_sha256
+from mnist_gan.tracking import connect, start_run
 
 METRIC_SECTIONS = ("quality", "share_of_class")
 # Evaluation metrics copied onto the model version, for the registry UI and for `promote`.
@@ -64,19 +66,21 @@ def dataset_input(summary: Mapping[str, Any]) -> MetaDataset:
 
 def record_pipeline_run(experiment: str, generator_path: str | Path,
                         results: Mapping[str, Any], data_summary: Mapping[str, Any],
-                        pictures: Sequence[str | Path], restore: Callable[[], None]
-                        ) -> tuple[str, str]:
+                        artifacts: Mapping[str, Sequence[str | Path]],
+                        restore: Callable[[], None]) -> tuple[str, str]:
     """Make the MLflow store hold what the pipeline's outputs say, whether DVC ran the
     stages or restored them from its cache; running it again changes nothing.
 
     The run is the one that trained this generator file. A generator no run knows (its
     train stage came from DVC's cache, or the store is new) gets one: ``restore()`` logs
-    its params, history and generator into it. Returns (run id, what was done).
+    its params, history and generator into it. ``artifacts`` maps a folder of the run to the
+    files to log there. Returns (run id, what was done).
     """
     experiment_id = connect(experiment)
-    recorded = params_digest({"generator": file_sha256(generator_path),
-                              "results": dict(results), "dataset": dict(data_summary),
-                              "pictures": [file_sha256(p) for p in pictures]})
+    recorded = json_sha256({"generator": file_sha256(generator_path),
+                            "results": dict(results), "dataset": dict(data_summary),
+                            "artifacts": {folder: [file_sha256(p) for p in paths]
+                                          for folder, paths in artifacts.items()}})
     run_id = find_run_for_generator(experiment, generator_path)
     client = MlflowClient()
     if run_id is not None and client.get_run(run_id).data.tags.get(RECORDED_TAG) == recorded:
@@ -93,8 +97,9 @@ def record_pipeline_run(experiment: str, generator_path: str | Path,
                      tags=[RunTag(key, value) for key, value in reference_tags(results).items()])
     client.log_inputs(run_id, [DatasetInput(dataset_input(data_summary)._to_mlflow_entity(),
                                             [InputTag(MLFLOW_DATASET_CONTEXT, "training")])])
-    for path in pictures:
-        client.log_artifact(run_id, str(path), "pictures")
+    for folder, paths in artifacts.items():
+        for path in paths:
+            client.log_artifact(run_id, str(path), folder)
     for version in client.search_model_versions(f"run_id = '{run_id}'"):
         for key in VERSION_METRICS:
             client.set_model_version_tag(version.name, version.version, key,

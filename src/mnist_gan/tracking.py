@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import subprocess
@@ -28,7 +27,9 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from mnist_gan.config import Params, flatten
-from mnist_gan.history import SamplePoint
+from mnist_gan.digests import json_sha256
+from mnist_gan.errors import InputError
+from mnist_gan.history import HistoryRow
 
 CHECKPOINT_DIR_TAG = "checkpoint_dir"
 # What the experiment is: model training, not a GenAI app (MLflow's API and older UIs read
@@ -57,7 +58,7 @@ PIPELINE_WRITES = (":(exclude)dvc.lock", ":(exclude)reports", ":(exclude,glob)**
 SERVER_TIMEOUT_S = 5
 
 
-class TrackingError(RuntimeError):
+class TrackingError(InputError):
     """The tracking store cannot be used; raised before any training starts."""
 
 
@@ -84,10 +85,10 @@ def _embedded_store_lock(uri: str) -> Iterator[None]:
     """Serialise the creation of the embedded store and its experiment across processes:
     parallel `dvc queue` workers would otherwise race to create the tables or the
     experiment. A server serialises this by itself."""
-    if not uri.startswith("sqlite:"):
+    if not uri.startswith("sqlite:///"):
         yield
         return
-    with open(store_root() / "mlflow.db.lock", "w") as lock:
+    with open(uri.removeprefix("sqlite:///") + ".lock", "w") as lock:  # beside the file
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
@@ -150,15 +151,6 @@ def run_name() -> str | None:
     return f"repro@{commit}{'+dirty' if changed else ''}"
 
 
-def file_sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def params_digest(params: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(dict(params), sort_keys=True, default=str).encode()
-                          ).hexdigest()
-
-
 def start_run(experiment_id: str, tags: Mapping[str, str | None]) -> mlflow.ActiveRun:
     """A new run, named by ``run_name()``, with the tags that have a value."""
     name = run_name()
@@ -180,7 +172,7 @@ def training_run(experiment: str, params: Mapping[str, Any], dataset: str, data_
     """
     experiment_id = connect(experiment)
     tags = {"dataset": dataset, "data_sha256": data_digest,
-            "params_sha256": params_digest(params)}
+            "params_sha256": json_sha256(dict(params))}
     if checkpoint_dir is not None:
         tags[CHECKPOINT_DIR_TAG] = str(Path(checkpoint_dir).resolve())
         if resuming:
@@ -208,9 +200,9 @@ def training_params(params: Params) -> dict[str, Any]:
             **flatten(params.train, "train")}
 
 
-def log_sample_point(point: SamplePoint) -> None:
-    mlflow.log_metrics({"train/d_loss": point.d_loss, "train/d_acc": point.d_acc,
-                        "train/g_loss": point.g_loss}, step=point.iteration)
+def log_history_row(row: HistoryRow) -> None:
+    mlflow.log_metrics({"train/d_loss": row.d_loss, "train/d_acc": row.d_acc,
+                        "train/g_loss": row.g_loss}, step=row.iteration)
 
 
 def log_artifact(path: str | Path, artifact_path: str | None = None) -> None:

@@ -22,9 +22,11 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from mnist_gan.config import ModelConfig, TrainConfig
-from mnist_gan.checkpoints import Checkpoints, clear, data_digest, fingerprint
-from mnist_gan.gan import DCGAN, NON_FINITE
-from mnist_gan.history import SamplePoint
+from mnist_gan.checkpoints import Checkpoints, clear, fingerprint
+from mnist_gan.digests import array_sha256
+from mnist_gan.errors import InputError
+from mnist_gan.gan import GAN, NON_FINITE
+from mnist_gan.history import HistoryRow
 from mnist_gan.models import ARCHITECTURES, ImageShape, build_discriminator, build_generator
 from mnist_gan.noise import noise
 
@@ -61,12 +63,10 @@ def _signals_recorded() -> Iterator[list[int]]:
 class TrainResult:
     generator: keras.Model
     discriminator: keras.Model
-    history: list[SamplePoint]
-    # False on the workers of a multi-worker run: only the chief writes outputs and logs.
-    is_chief: bool
+    history: list[HistoryRow]
 
 
-OnSample = Callable[[SamplePoint, np.ndarray], None]
+OnSample = Callable[[HistoryRow, np.ndarray], None]
 
 
 def adam(cfg: TrainConfig) -> keras.optimizers.Optimizer:
@@ -119,7 +119,7 @@ def configure_runtime(cfg: TrainConfig) -> tf.distribute.Strategy:
         return tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(cfg.cpu_replicas)])
     if cfg.strategy == "multi_worker":
         if "TF_CONFIG" not in os.environ:
-            raise ValueError("train.strategy is multi_worker but TF_CONFIG is not set "
+            raise InputError("train.strategy is multi_worker but TF_CONFIG is not set "
                              "(see README: Training on several machines)")
         return tf.distribute.MultiWorkerMirroredStrategy()
     return tf.distribute.get_strategy()
@@ -138,13 +138,13 @@ def is_chief(cfg: TrainConfig) -> bool:
 
 
 def build_gan(model_cfg: ModelConfig, train_cfg: TrainConfig, image_shape: ImageShape
-              ) -> DCGAN:
+              ) -> GAN:
     """The two nets (for ``image_shape`` images) and their optimizers, in the current
     strategy's scope."""
     # Seeds Python, NumPy and the Keras/TF global generators, hence the initial weights.
     keras.utils.set_random_seed(train_cfg.seed)
     replicated = tf.distribute.get_strategy().num_replicas_in_sync > 1
-    gan = DCGAN(build_generator(model_cfg, image_shape, synchronized_bn=replicated),
+    gan = GAN(build_generator(model_cfg, image_shape, synchronized_bn=replicated),
                 build_discriminator(model_cfg, image_shape, synchronized_bn=replicated),
                 model_cfg.z_dim,
                 seed=train_cfg.seed, fused_generator_pass=train_cfg.fused_generator_pass,
@@ -164,13 +164,13 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
     With a ``checkpoint_dir``, the state is saved there every ``checkpoint_interval``
     iterations and when SIGINT/SIGTERM arrives (then :class:`TrainingInterrupted` is
     raised), and a run resumes from the latest checkpoint, replaying ``on_sample`` for the
-    points before it (``images_digest``, the images' :func:`data_digest`, is computed when
+    points before it (``images_digest``, the images' :func:`array_sha256`, is computed when
     not given). A NaN or inf loss raises :class:`NonFiniteLossError` at once.
     """
     strategy = configure_runtime(train_cfg)
     global_batch = train_cfg.batch_size * strategy.num_replicas_in_sync
     if len(images) < global_batch:
-        raise ValueError(f"the global batch ({train_cfg.batch_size} per replica × "
+        raise InputError(f"the global batch ({train_cfg.batch_size} per replica × "
                          f"{strategy.num_replicas_in_sync} replicas) is larger than the "
                          f"{len(images)} training images")
     chief = is_chief(train_cfg)
@@ -184,14 +184,14 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
     grid = train_cfg.progress_grid
     fixed_noise = noise(train_cfg.seed, grid.rows * grid.cols, model_cfg.z_dim)
     data = tf.convert_to_tensor(images)
-    history: list[SamplePoint] = []
+    history: list[HistoryRow] = []
     grids: list[np.ndarray] = []
     start = 0
     checkpoints = None
     if checkpoint_dir is not None:
         if not train_cfg.resume:
             clear(checkpoint_dir)
-        digest = images_digest or data_digest(images)
+        digest = images_digest or array_sha256(images)
         checkpoints = Checkpoints(checkpoint_dir, gan, fingerprint(model_cfg, train_cfg, digest))
         restored = checkpoints.restore()
         if restored is not None:
@@ -218,7 +218,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
                     f"(last good checkpoint: iteration {last_saved})") from None
             bar.update()
             if iteration % train_cfg.sample_interval == 0:
-                point = SamplePoint(iteration, *(float(logs[k]) for k in
+                point = HistoryRow(iteration, *(float(logs[k]) for k in
                                                  ("d_loss", "d_acc", "g_loss")))
                 grid_images = gan.generator(fixed_noise, training=False).numpy()
                 history.append(point)
@@ -233,4 +233,4 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
                 last_saved = iteration
             if signals:
                 raise TrainingInterrupted(signals[0], iteration)
-    return TrainResult(gan.generator, gan.discriminator, history, chief)
+    return TrainResult(gan.generator, gan.discriminator, history)

@@ -3,12 +3,13 @@ content."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 
 import numpy as np
 
 from mnist_gan.config import DATASETS
+from mnist_gan.digests import arrays_sha256
+from mnist_gan.errors import InputError
 from mnist_gan.files import check_arrays, load_npz
 
 ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
@@ -31,12 +32,12 @@ def check_raw(arrays: Mapping[str, np.ndarray], dataset: str, source: str) -> No
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if len(x) == 0:
-            raise ValueError(f"{source}: x_{split} holds no images")
+            raise InputError(f"{source}: x_{split} holds no images")
         if len(x) != len(y):
-            raise ValueError(f"{source}: x_{split} has {len(x)} images but y_{split} has "
+            raise InputError(f"{source}: x_{split} has {len(x)} images but y_{split} has "
                              f"{len(y)} labels")
         if y.max() >= CLASSES:
-            raise ValueError(f"{source}: y_{split} has labels outside 0-{CLASSES - 1}")
+            raise InputError(f"{source}: y_{split} has labels outside 0-{CLASSES - 1}")
 
 
 def load_raw(path, dataset: str) -> dict[str, np.ndarray]:
@@ -45,7 +46,7 @@ def load_raw(path, dataset: str) -> dict[str, np.ndarray]:
         arrays = load_npz(path, raw_layout(dataset))
         check_raw(arrays, dataset, str(path))
     except ValueError as err:
-        raise ValueError(f"{err} (is it another dataset's file? the download stage writes "
+        raise InputError(f"{err} (is it another dataset's file? the download stage writes "
                          f"data.dataset's, {dataset})") from None
     return arrays
 
@@ -55,12 +56,7 @@ def content_digest(arrays: Mapping[str, np.ndarray]) -> str:
 
     It identifies the data rather than the file, so it is the same whichever mirror served it.
     """
-    h = hashlib.sha256()
-    for name in ARRAY_NAMES:
-        a = np.ascontiguousarray(arrays[name])
-        h.update(f"{name}:{a.dtype.str}:{a.shape}\n".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
+    return arrays_sha256(arrays, ARRAY_NAMES)
 
 
 def summary(dataset: str, arrays: Mapping[str, np.ndarray], digest: str, source: str

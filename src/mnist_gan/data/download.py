@@ -19,7 +19,6 @@ every mirror yields identical arrays.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import pickle
 import subprocess
@@ -37,6 +36,8 @@ from tqdm import tqdm
 
 from mnist_gan.config import DownloadConfig, IdxMirror, Mirror, UrlMirror, WheelMirror
 from mnist_gan.data.datasets import check_raw, content_digest
+from mnist_gan.digests import bytes_sha256
+from mnist_gan.errors import InputError
 
 Arrays = dict[str, np.ndarray]
 
@@ -45,7 +46,7 @@ class MirrorError(RuntimeError):
     """One mirror could not serve verified data; the next one is tried."""
 
 
-class DownloadError(RuntimeError):
+class DownloadError(InputError):
     """No mirror could serve verified data."""
 
 
@@ -75,7 +76,7 @@ def source_url(mirror: Mirror) -> str:
 
 
 def _check_sha256(data: bytes, expected: str, source: str) -> None:
-    actual = hashlib.sha256(data).hexdigest()
+    actual = bytes_sha256(data)
     if actual != expected:
         raise MirrorError(f"{source}: sha256 mismatch: expected {expected}, got {actual} "
                           f"({len(data)} bytes)")

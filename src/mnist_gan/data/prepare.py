@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mnist_gan.config import DATASETS, image_count
+from mnist_gan.errors import InputError
 
 
 def prepared_layout(dataset: str) -> dict[str, tuple[str, tuple[int | None, ...]]]:
@@ -29,10 +30,10 @@ def scale(pixels: np.ndarray) -> np.ndarray:
 def check_scaled(images: np.ndarray, source: str) -> None:
     """Raise ValueError naming ``source`` unless ``images`` lie in [-1, 1] and are finite."""
     if not np.isfinite(images).all():
-        raise ValueError(f"{source}: contains NaN or inf")
+        raise InputError(f"{source}: contains NaN or inf")
     lo, hi = float(images.min()), float(images.max())
     if lo < -1.0 or hi > 1.0:
-        raise ValueError(f"{source}: values must lie in [-1, 1], got [{lo}, {hi}]")
+        raise InputError(f"{source}: values must lie in [-1, 1], got [{lo}, {hi}]")
 
 
 def prepare(raw: dict[str, np.ndarray], train_images: int | str) -> dict[str, np.ndarray]:

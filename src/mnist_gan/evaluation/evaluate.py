@@ -10,6 +10,7 @@ import numpy as np
 from tqdm import tqdm
 
 from mnist_gan.config import EvaluateConfig
+from mnist_gan.errors import InputError
 from mnist_gan.evaluation import metrics
 from mnist_gan.evaluation.classifier import features_and_probs
 from mnist_gan.noise import noise
@@ -64,10 +65,10 @@ def evaluate(generator: keras.Model, classifier: keras.Model, test_images: np.nd
     for name, shape in (("generator makes", generator.output_shape[1:]),
                         ("classifier takes", classifier.input_shape[1:])):
         if tuple(shape) != test_images.shape[1:]:
-            raise ValueError(f"the {name} {tuple(shape)} images but the test images are "
+            raise InputError(f"the {name} {tuple(shape)} images but the test images are "
                              f"{test_images.shape[1:]}: was it trained on another dataset?")
     if len(train_images) < cfg.real_images:
-        raise ValueError(f"evaluate.real_images is {cfg.real_images} but only "
+        raise InputError(f"evaluate.real_images is {cfg.real_images} but only "
                          f"{len(train_images)} training images are available")
     embed = features_and_probs(classifier)
     fake, images_per_s = generate(generator, cfg.samples, cfg.batch_size, cfg.seed)
