@@ -4,9 +4,10 @@ TensorFlow logs through absl, and until absl's log is initialised every line goe
 whatever ``TF_CPP_MIN_LOG_LEVEL`` says. So on a healthy CPU-only machine each stage printed
 that no CUDA driver was found and an error, "failed call to cuInit ... (303)". The only
 place to drop those lines is the file descriptor C++ writes to: ``filter_stderr()`` makes
-stderr a pipe that a thread copies to the real stderr, dropping only the lines that
-``BENIGN`` matches. Everything else, warnings and errors included, passes unchanged, and
-text without a newline yet (a progress bar's ``\\r`` updates) passes at once.
+file descriptor 2 a pipe that a thread copies to the real stderr, dropping only the lines
+that ``BENIGN`` matches; everything else, warnings and errors included, passes unchanged.
+Python's own ``sys.stderr`` (progress bars, warnings, tracebacks) keeps writing straight to
+the real stderr, so it stays in order with stdout.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ def filter_stderr() -> None:
     read_fd, write_fd = os.pipe()
     os.dup2(write_fd, 2)
     os.close(write_fd)
+    # A progress bar clears its line on stderr before a log line goes to stdout: through the
+    # pipe, the two would arrive out of order.
+    sys.stderr = open(os.dup(real_fd), "w", buffering=1, encoding=sys.stderr.encoding,
+                      errors="backslashreplace")
     copier = threading.Thread(target=_copy, args=(read_fd, real_fd), daemon=True,
                               name="stderr-filter")
     copier.start()

@@ -27,8 +27,8 @@ from mlflow.types import Schema, TensorSpec
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
 from mnist_gan.data.datasets import raw_layout
-from mnist_gan.logged_generator import find_run_for_generator, logged_model_id
 from mnist_gan.digests import file_sha256, json_sha256
+from mnist_gan.logged_generator import find_run_for_generator, logged_model_id
 from mnist_gan.tracking import connect, start_run
 
 METRIC_SECTIONS = ("quality", "share_of_class")
