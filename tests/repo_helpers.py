@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import yaml
 
 from conftest import REPO
 
@@ -43,3 +47,24 @@ def git_commit_all(repo: Path) -> None:
     run(["git", "add", "-A"], repo)
     run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "commit",
          "--allow-empty"], repo)
+
+
+@contextlib.contextmanager
+def served_pipeline_repo(repo: Path) -> Iterator[tuple[Path, str]]:
+    """A throw-away repo made from this one, on the real params shrunk down, with every
+    dataset's mirror served from 127.0.0.1, after one `dvc repro`: (path, its output)."""
+    from conftest import FileServer, real_params, serve_every_dataset, shrink
+
+    copy_repo(repo)
+    server = FileServer()
+    server.thread.start()
+    try:
+        raw = serve_every_dataset(server, shrink(real_params()), n_train=96, n_test=32)
+        (repo / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+        run(["git", "init", "-q"], repo)
+        git_commit_all(repo)
+        done = run(["dvc", "repro"], repo)
+        yield repo, done.stdout + done.stderr
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
