@@ -42,7 +42,7 @@ def main(args, params):
         params.mlflow.experiment, args.generator, results, data_summary,
         {"plots": args.plots, "pictures": args.pictures}, restore)
     print(f"track: {action}: MLflow run {run_id} in {tracking.tracking_uri()}")
-    experiment_id = tracking.connect(params.mlflow.experiment)
+    experiment_id = mlflow.get_run(run_id).info.experiment_id
     print(f"track: compare the runs (`mlflow ui` for the embedded store): "
           f"{tracking.experiment_page(experiment_id)}")
 
