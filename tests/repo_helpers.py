@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import REPO
+from helpers import REPO
 
 
 def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None
@@ -53,7 +53,7 @@ def git_commit_all(repo: Path) -> None:
 def served_pipeline_repo(repo: Path) -> Iterator[tuple[Path, str]]:
     """A throw-away repo made from this one, on the real params shrunk down, with every
     dataset's mirror served from 127.0.0.1, after one `dvc repro`: (path, its output)."""
-    from conftest import FileServer, real_params, serve_every_dataset, shrink
+    from helpers import FileServer, real_params, serve_every_dataset, shrink
 
     copy_repo(repo)
     server = FileServer()

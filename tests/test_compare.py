@@ -6,7 +6,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import REPO, real_params, shrink, synthetic_images
+from helpers import REPO, real_params, shrink, synthetic_images
 from mnist_gan.evaluation.classifier import build_classifier
 from mnist_gan.files import save_npz
 from mnist_gan.keras_io import save_model

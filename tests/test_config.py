@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from conftest import REPO, real_params
+from helpers import REPO, real_params
 from mnist_gan.config import ConfigError, load_params, parse_params
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import real_params, real_size, start_train_stage, train_workdir
+from helpers import real_params, real_size, start_train_stage, train_workdir
 
 pytestmark = pytest.mark.slow
 

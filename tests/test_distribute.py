@@ -9,7 +9,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from conftest import free_ports, real_params, shrink, start_train_stage, train_workdir
+from helpers import free_ports, real_params, shrink, start_train_stage, train_workdir
 from mnist_gan.history import read_csv
 
 pytestmark = pytest.mark.slow

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import (REPO, cifar10_tarball, idx_gz, npz_bytes, real_params,
-                      serve_dataset, sha256, synthetic_images, url_mirror_params)
+from helpers import (REPO, cifar10_tarball, idx_gz, npz_bytes, real_params,
+                     serve_dataset, sha256, synthetic_images, url_mirror_params)
 from mnist_gan.config import DATASETS, URL_FORMATS, DownloadConfig, parse_params
 from mnist_gan.data.datasets import content_digest
 from mnist_gan.data.download import (CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES, URL_DECODERS,

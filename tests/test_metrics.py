@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import real_params, shrink
+from helpers import real_params, shrink
 from mnist_gan.config import parse_params
 from mnist_gan.evaluation import metrics
 from mnist_gan.evaluation.classifier import build_classifier, features_and_probs

@@ -17,8 +17,8 @@ import pytest
 import requests
 from mlflow.tracking import MlflowClient
 
-from conftest import (TRAIN_ARGS, REPO, free_ports, real_params, shrink, synthetic_images,
-                      train_workdir)
+from helpers import (TRAIN_ARGS, REPO, free_ports, real_params, shrink, synthetic_images,
+                     train_workdir)
 from mnist_gan.data.datasets import content_digest, summary
 from mnist_gan.files import save_npz, write_json
 from mnist_gan.registry import CHAMPION, promote

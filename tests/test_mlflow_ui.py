@@ -11,7 +11,7 @@ import time
 import pytest
 from mlflow.tracking import MlflowClient
 
-from conftest import free_ports
+from helpers import free_ports
 from repo_helpers import run, served_pipeline_repo
 from servers import chromium, start, stop
 

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from conftest import real_params
+from helpers import real_params
 from mnist_gan.config import DATASETS, parse_params
 from mnist_gan.models import build_discriminator, build_generator
 from mnist_gan.training import build_gan, configure_runtime

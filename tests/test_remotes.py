@@ -16,8 +16,8 @@ import boto3
 import pytest
 import yaml
 
-from conftest import (REPO, FileServer, free_ports, real_params, serve_dataset, shrink,
-                      synthetic_images)
+from helpers import (REPO, FileServer, free_ports, real_params, serve_dataset, shrink,
+                     synthetic_images)
 from repo_helpers import copy_repo, git_commit_all, run
 
 pytestmark = pytest.mark.slow

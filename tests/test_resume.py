@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import (TRAIN_ARGS, REPO, FileServer, real_params, real_size, serve_dataset,
-                      shrink, start_train_stage, synthetic_images, train_workdir)
+from helpers import (TRAIN_ARGS, REPO, FileServer, real_params, real_size, serve_dataset,
+                     shrink, start_train_stage, synthetic_images, train_workdir)
 from repo_helpers import copy_repo, git_commit_all, run
 from mnist_gan.config import parse_params
 from mnist_gan.data.prepare import prepare

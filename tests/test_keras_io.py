@@ -1,0 +1,24 @@
+"""Keras model files with the same bytes whichever process saves them."""
+
+import subprocess
+import sys
+import time
+
+from helpers import REPO
+from mnist_gan.keras_io import load_model
+
+
+def test_keras_model_files_are_byte_deterministic_across_processes(tmp_path):
+    # Two processes: Keras writes memory addresses into config.json, which differ between them.
+    script = ("import sys; from mnist_gan.config import load_params;"
+              "from mnist_gan.keras_io import save_model;"
+              "from mnist_gan.models import build_generator;"
+              "import keras; keras.utils.set_random_seed(0);"
+              f"save_model(build_generator(load_params({str(REPO / 'params.yaml')!r}).model,"
+              " (28, 28, 1)), sys.argv[1])")
+    for name in ("a.keras", "b.keras"):
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / name)], check=True)
+        time.sleep(1.1)
+    assert (tmp_path / "a.keras").read_bytes() == (tmp_path / "b.keras").read_bytes()
+    generator = load_model(tmp_path / "a.keras")
+    assert generator.count_params() == 1_637_121
