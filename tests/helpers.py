@@ -195,26 +195,39 @@ def start_train_stage(workdir: Path, env: dict) -> subprocess.Popen:
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def url_mirror_params(raw: dict, url: str, body: bytes, arrays: dict[str, np.ndarray]) -> dict:
-    """``raw`` with a single MNIST mirror at ``url`` serving ``body`` (``arrays`` as .npz)."""
+def real_sources(dataset: str) -> dict:
+    """The repository's data/sources/<dataset>.yaml as a plain mapping."""
+    return yaml.safe_load((REPO / "data" / "sources" / f"{dataset}.yaml").read_text())
+
+
+def write_sources(root: Path, sources: dict[str, dict]) -> None:
+    """Each dataset's sources mapping as ``root``/data/sources/<dataset>.yaml."""
+    for dataset, source in sources.items():
+        path = root / "data" / "sources" / f"{dataset}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(source, sort_keys=False))
+
+
+def short_timeouts(raw: dict) -> dict:
+    """``raw`` with 2 s download timeouts, for mirrors on 127.0.0.1 that stall on purpose."""
     raw = copy.deepcopy(raw)
-    raw["download"]["mnist"] = {
-        "mirrors": [{"url": url, "sha256": sha256(body), "format": "keras_npz"}],
-        "content_digest": content_digest(arrays)}
-    raw["download"]["connect_timeout_s"] = 2
-    raw["download"]["read_timeout_s"] = 2
+    raw["download"].update(connect_timeout_s=2, read_timeout_s=2)
     return raw
 
 
-def serve_dataset(server: FileServer, raw: dict, dataset: str,
-                  arrays: dict[str, np.ndarray]) -> dict:
-    """``raw`` with ``dataset``'s mirror replaced by ``arrays``, served from ``server`` in the
-    format of that dataset's canonical mirror."""
+def url_mirror_sources(url: str, body: bytes, arrays: dict[str, np.ndarray]) -> dict:
+    """MNIST's sources: a single mirror at ``url`` serving ``body`` (``arrays`` as .npz)."""
+    return {"mirrors": [{"url": url, "sha256": sha256(body), "format": "keras_npz"}],
+            "content_digest": content_digest(arrays)}
+
+
+def serve_dataset(server: FileServer, dataset: str, arrays: dict[str, np.ndarray]) -> dict:
+    """``dataset``'s sources: ``arrays`` served from ``server`` in the format of that
+    dataset's canonical mirror."""
     if dataset == "mnist":
         body = npz_bytes(arrays)
-        return url_mirror_params(raw, server.serve("/mnist.npz", body), body, arrays)
-    raw = copy.deepcopy(raw)
-    source = raw["download"][dataset]
+        return url_mirror_sources(server.serve("/mnist.npz", body), body, arrays)
+    source = real_sources(dataset)
     if dataset == "fashion_mnist":
         mirror = {"base_url": server.url("/fashion/")}
         for name, ref in source["mirrors"][0].items():
@@ -227,12 +240,11 @@ def serve_dataset(server: FileServer, raw: dict, dataset: str,
         mirror = {"url": server.serve("/cifar-10-python.tar.gz", body), "sha256": sha256(body),
                   "format": "cifar10_python"}
     source["mirrors"] = [mirror]
-    return raw
+    return source
 
 
-def serve_every_dataset(server: FileServer, raw: dict, n_train: int = 96, n_test: int = 32
-                        ) -> dict:
-    """``raw`` with a synthetic mirror of each dataset on ``server``."""
-    for dataset in DATASETS:
-        raw = serve_dataset(server, raw, dataset, synthetic_images(dataset, n_train, n_test))
-    return raw
+def serve_every_dataset(server: FileServer, n_train: int = 96, n_test: int = 32
+                        ) -> dict[str, dict]:
+    """Every dataset's sources, each a synthetic mirror on ``server``."""
+    return {dataset: serve_dataset(server, dataset, synthetic_images(dataset, n_train, n_test))
+            for dataset in DATASETS}

@@ -53,13 +53,14 @@ def git_commit_all(repo: Path) -> None:
 def served_pipeline_repo(repo: Path) -> Iterator[tuple[Path, str]]:
     """A throw-away repo made from this one, on the real params shrunk down, with every
     dataset's mirror served from 127.0.0.1, after one `dvc repro`: (path, its output)."""
-    from helpers import FileServer, real_params, serve_every_dataset, shrink
+    from helpers import FileServer, real_params, serve_every_dataset, shrink, write_sources
 
     copy_repo(repo)
     server = FileServer()
     server.thread.start()
     try:
-        raw = serve_every_dataset(server, shrink(real_params()), n_train=96, n_test=32)
+        write_sources(repo, serve_every_dataset(server, n_train=96, n_test=32))
+        raw = shrink(real_params())
         (repo / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
         run(["git", "init", "-q"], repo)
         git_commit_all(repo)

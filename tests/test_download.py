@@ -1,7 +1,6 @@
 """Mirrors of each dataset and format: checksums, truncation, stalls and fallback, against a
 real server on 127.0.0.1."""
 
-import dataclasses
 import pickle
 import subprocess
 import sys
@@ -11,32 +10,45 @@ import numpy as np
 import pytest
 import yaml
 
-from helpers import (REPO, cifar10_tarball, idx_gz, npz_bytes, real_params,
-                     serve_dataset, sha256, synthetic_images, url_mirror_params)
-from mnist_gan.config import DATASETS, URL_FORMATS, DownloadConfig, parse_params
+from helpers import (REPO, cifar10_tarball, idx_gz, npz_bytes, real_params, real_sources,
+                     serve_dataset, sha256, short_timeouts, synthetic_images,
+                     url_mirror_sources)
+from mnist_gan.config import DATASETS, parse_params
 from mnist_gan.data.datasets import content_digest
 from mnist_gan.data.download import (CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES, URL_DECODERS,
                                      DownloadError, MirrorError, decode_cifar10_python,
                                      download, parse_idx)
+from mnist_gan.data.sources import URL_FORMATS, parse_sources
 from mnist_gan.files import load_npz
 
 
-def _run_stage(tmp_path, raw_params):
-    params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump(raw_params))
+PARAMS = parse_params(short_timeouts(real_params())).download
+
+
+def _run_stage(tmp_path, sources, dataset="mnist"):
+    raw = short_timeouts(real_params())
+    raw["data"]["dataset"] = dataset
+    params, sources_file = tmp_path / "params.yaml", tmp_path / "sources.yaml"
+    params.write_text(yaml.safe_dump(raw))
+    sources_file.write_text(yaml.safe_dump(sources))
     out = tmp_path / "data" / "raw" / "dataset.npz"
     done = subprocess.run(
         [sys.executable, str(REPO / "stages" / "download.py"), "--params", str(params),
-         "--out", str(out), "--summary", str(tmp_path / "reports" / "dataset.json")],
+         "--sources", str(sources_file), "--out", str(out),
+         "--summary", str(tmp_path / "reports" / "dataset.json")],
         capture_output=True, text=True, timeout=120)
     return done, out
+
+
+def _download(sources, dataset="mnist", log=lambda _: None):
+    return download(PARAMS, parse_sources(sources, dataset), dataset, log=log)
 
 
 def test_good_checksum_writes_the_arrays_and_names_the_mirror(tmp_path, file_server):
     arrays = synthetic_images()
     body = npz_bytes(arrays)
-    raw = url_mirror_params(real_params(), file_server.serve("/mnist.npz", body), body, arrays)
-    done, out = _run_stage(tmp_path, raw)
+    sources = url_mirror_sources(file_server.serve("/mnist.npz", body), body, arrays)
+    done, out = _run_stage(tmp_path, sources)
     assert done.returncode == 0, done.stderr
     assert "using mirror 1: http://127.0.0.1" in done.stdout
     got = np.load(out)
@@ -51,13 +63,13 @@ def test_a_bad_body_fails_clearly_and_leaves_nothing_behind(tmp_path, file_serve
                                                             reason):
     arrays = synthetic_images()
     body = npz_bytes(arrays)
-    raw = url_mirror_params(real_params(), file_server.url("/mnist.npz"), body, arrays)
+    sources = url_mirror_sources(file_server.url("/mnist.npz"), body, arrays)
     if mode == "bad_checksum":
         file_server.serve("/mnist.npz", body[:-1] + bytes([body[-1] ^ 1]))
     else:
         file_server.serve("/mnist.npz", body, mode)
     started = time.monotonic()
-    done, out = _run_stage(tmp_path, raw)
+    done, out = _run_stage(tmp_path, sources)
     assert done.returncode == 1
     assert "no mirror served verified mnist data" in done.stderr
     assert any(word in done.stdout + done.stderr for word in reason.split("|"))
@@ -69,11 +81,11 @@ def test_a_bad_body_fails_clearly_and_leaves_nothing_behind(tmp_path, file_serve
 def test_existing_output_survives_a_failed_download(tmp_path, file_server):
     arrays = synthetic_images()
     body = npz_bytes(arrays)
-    raw = url_mirror_params(real_params(), file_server.serve("/mnist.npz", body), body, arrays)
-    assert _run_stage(tmp_path, raw)[0].returncode == 0
+    sources = url_mirror_sources(file_server.serve("/mnist.npz", body), body, arrays)
+    assert _run_stage(tmp_path, sources)[0].returncode == 0
     before = (tmp_path / "data" / "raw" / "dataset.npz").read_bytes()
     file_server.serve("/mnist.npz", body, "truncate")
-    done, out = _run_stage(tmp_path, raw)
+    done, out = _run_stage(tmp_path, sources)
     assert done.returncode == 1
     assert out.read_bytes() == before
     assert sorted(p.name for p in out.parent.iterdir()) == ["dataset.npz"]
@@ -82,19 +94,19 @@ def test_existing_output_survives_a_failed_download(tmp_path, file_server):
 def test_falls_back_to_the_next_mirror(file_server, closed_port_url):
     arrays = synthetic_images()
     body = npz_bytes(arrays)
-    raw = url_mirror_params(real_params(), file_server.serve("/good.npz", body), body, arrays)
-    good = raw["download"]["mnist"]["mirrors"][0]
+    sources = url_mirror_sources(file_server.serve("/good.npz", body), body, arrays)
+    good = sources["mirrors"][0]
     corrupt = file_server.serve("/corrupt.npz", body[: len(body) // 2])
-    raw["download"]["mnist"]["mirrors"] = [
+    sources["mirrors"] = [
         {**good, "url": closed_port_url},  # offline: connection refused
         {**good, "url": corrupt},  # wrong bytes
         {**good, "url": file_server.url("/missing.npz")},  # 404
         good,
     ]
     lines = []
-    got = download(parse_params(raw).download, "mnist", log=lines.append)
+    got = _download(sources, log=lines.append)
     assert got.mirror.url == good["url"]
-    assert content_digest(got.arrays) == raw["download"]["mnist"]["content_digest"]
+    assert content_digest(got.arrays) == sources["content_digest"]
     failures = [line for line in lines if "failed" in line]
     assert len(failures) == 3
     assert "sha256 mismatch" in failures[1] and "404" in failures[2]
@@ -103,19 +115,19 @@ def test_falls_back_to_the_next_mirror(file_server, closed_port_url):
 def test_arrays_with_another_content_digest_are_refused(file_server):
     arrays = synthetic_images()
     body = npz_bytes(arrays)
-    raw = url_mirror_params(real_params(), file_server.serve("/mnist.npz", body), body, arrays)
-    raw["download"]["mnist"]["content_digest"] = "0" * 64
-    with pytest.raises(DownloadError, match="does not match download.mnist.content_digest"):
-        download(parse_params(raw).download, "mnist", log=lambda _: None)
+    sources = url_mirror_sources(file_server.serve("/mnist.npz", body), body, arrays)
+    sources["content_digest"] = "0" * 64
+    with pytest.raises(DownloadError, match="does not match the sources' content_digest"):
+        _download(sources)
 
 
 def test_a_file_without_the_mnist_layout_is_refused(file_server):
     arrays = synthetic_images()
     arrays["x_train"] = arrays["x_train"].astype(np.float32)
     body = npz_bytes(arrays)
-    raw = url_mirror_params(real_params(), file_server.serve("/mnist.npz", body), body, arrays)
+    sources = url_mirror_sources(file_server.serve("/mnist.npz", body), body, arrays)
     with pytest.raises(DownloadError, match="x_train must have dtype uint8"):
-        download(parse_params(raw).download, "mnist", log=lambda _: None)
+        _download(sources)
 
 
 @pytest.mark.slow
@@ -125,7 +137,7 @@ def test_offline_wheel_mirror_gives_the_canonical_mnist(real_mnist):
                                    "x_test": ("uint8", (10000, 28, 28))})
     assert arrays["x_train"].mean() == pytest.approx(33.318421449829934, abs=1e-12)
     assert arrays["x_test"].mean() == pytest.approx(33.791224489795916, abs=1e-12)
-    digest = real_params()["download"]["mnist"]["content_digest"]
+    digest = real_sources("mnist")["content_digest"]
     assert digest in (real_mnist.parents[2] / "reports" / "dataset.json").read_text()
 
 
@@ -134,9 +146,7 @@ def test_the_stage_fetches_each_dataset_in_its_canonical_format(tmp_path, file_s
     """Keras's .npz for MNIST, four gzipped IDX files for Fashion-MNIST, the python tarball
     for CIFAR-10: the stage writes exactly the arrays the files hold, in Keras's layout."""
     arrays = synthetic_images(dataset, n_train=60, n_test=20)
-    raw = serve_dataset(file_server, real_params(), dataset, arrays)
-    raw["data"]["dataset"] = dataset
-    done, out = _run_stage(tmp_path, raw)
+    done, out = _run_stage(tmp_path, serve_dataset(file_server, dataset, arrays), dataset)
     assert done.returncode == 0, done.stderr
     got = np.load(out)
     for name in arrays:
@@ -147,11 +157,11 @@ def test_the_stage_fetches_each_dataset_in_its_canonical_format(tmp_path, file_s
 
 def test_a_corrupt_fashion_mnist_file_is_named(file_server):
     arrays = synthetic_images("fashion_mnist")
-    raw = serve_dataset(file_server, real_params(), "fashion_mnist", arrays)
-    y_test = raw["download"]["fashion_mnist"]["mirrors"][0]["y_test"]
+    sources = serve_dataset(file_server, "fashion_mnist", arrays)
+    y_test = sources["mirrors"][0]["y_test"]
     file_server.serve(f"/fashion/{y_test['file']}", idx_gz(arrays["y_test"][:-1]))
     with pytest.raises(DownloadError, match=f"{y_test['file']}: sha256 mismatch"):
-        download(parse_params(raw).download, "fashion_mnist", log=lambda _: None)
+        _download(sources, "fashion_mnist")
 
 
 def test_idx_files_are_parsed_by_their_header():
@@ -188,16 +198,14 @@ def test_cifar10_rows_are_red_then_green_then_blue_planes():
 
 def test_a_cifar10_tarball_without_its_batches_is_refused(file_server):
     body = cifar10_tarball({"cifar-10-batches-py/readme.html": b"<html/>"})
-    raw = real_params()
-    raw["download"]["cifar10"]["mirrors"] = [{
-        "url": file_server.serve("/cifar.tar.gz", body), "sha256": sha256(body),
-        "format": "cifar10_python"}]
+    sources = {"mirrors": [{"url": file_server.serve("/cifar.tar.gz", body),
+                            "sha256": sha256(body), "format": "cifar10_python"}],
+               "content_digest": None}
     with pytest.raises(DownloadError, match="cannot decode the CIFAR-10 tarball: KeyError"):
-        download(parse_params(raw).download, "cifar10", log=lambda _: None)
+        _download(sources, "cifar10")
 
 
 def test_every_dataset_has_a_source_and_every_url_format_a_decoder():
-    sources = {f.name for f in dataclasses.fields(DownloadConfig)} - {"connect_timeout_s",
-                                                                     "read_timeout_s"}
+    sources = {path.stem for path in (REPO / "data" / "sources").glob("*.yaml")}
     assert sources == set(DATASETS)
     assert set(URL_DECODERS) == set(URL_FORMATS)

@@ -1,6 +1,5 @@
 """The nets are the book's, layer for layer; one train step learns and stays finite."""
 
-import dataclasses
 
 import numpy as np
 import pytest
@@ -63,7 +62,8 @@ def test_parameter_counts_and_activations():
 
 
 def _tiny_gan(seed=0):
-    train_cfg = dataclasses.replace(PARAMS.train, seed=seed, batch_size=8, precision="float32")
+    train_cfg = PARAMS.train.model_copy(
+        update={"seed": seed, "batch_size": 8, "precision": "float32"})
     configure_runtime(train_cfg)
     return build_gan(PARAMS.model, train_cfg, MNIST), train_cfg
 
@@ -100,7 +100,7 @@ def test_same_seed_gives_identical_weights_and_another_seed_does_not():
 
 
 def _arch(name):
-    return dataclasses.replace(PARAMS.model, arch=name)
+    return PARAMS.model.model_copy(update={"arch": name})
 
 
 @pytest.mark.parametrize("arch, generator_params, discriminator_params", [
@@ -140,7 +140,7 @@ def test_seed_001_and_003_layer_shapes():
 @pytest.mark.parametrize("arch", ["dcgan", "dcgan_tf", "mlp"])
 def test_the_same_train_step_trains_every_architecture_on_every_dataset(arch, dataset):
     shape = DATASETS[dataset].image_shape
-    train_cfg = dataclasses.replace(PARAMS.train, batch_size=8, precision="float32")
+    train_cfg = PARAMS.train.model_copy(update={"batch_size": 8, "precision": "float32"})
     configure_runtime(train_cfg)
     gan = build_gan(_arch(arch), train_cfg, shape)
     assert gan.generator.output_shape == (None, *shape)
@@ -160,13 +160,13 @@ def test_cifar10_generators_start_at_8_by_default_and_at_4_with_a_third_doubling
     sides = [s[0] for _, s in _shapes(build_generator(PARAMS.model, CIFAR10))[1:]]
     assert sides == [8, 16, 16, 16, 16, 16, 16, 32, 32]  # the book's layers, 8 -> 32
     assert build_generator(PARAMS.model, CIFAR10).output_shape == (None, 32, 32, 3)
-    from_4 = dataclasses.replace(PARAMS.model, generator_start=4)
+    from_4 = PARAMS.model.model_copy(update={"generator_start": 4})
     assert [(kind, s) for kind, s in _shapes(build_generator(from_4, CIFAR10))
             if kind in ("Reshape", "Conv2DTranspose")] == [
         ("Reshape", (4, 4, 256)), ("Conv2DTranspose", (8, 8, 128)),
         ("Conv2DTranspose", (16, 16, 128)), ("Conv2DTranspose", (16, 16, 64)),
         ("Conv2DTranspose", (32, 32, 3))]
-    tf_from_4 = dataclasses.replace(from_4, arch="dcgan_tf")
+    tf_from_4 = from_4.model_copy(update={"arch": "dcgan_tf"})
     assert [s for kind, s in _shapes(build_generator(tf_from_4, CIFAR10))
             if kind == "Conv2DTranspose"] == [(4, 4, 128), (8, 8, 128), (16, 16, 64),
                                               (32, 32, 3)]

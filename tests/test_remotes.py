@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from helpers import (REPO, FileServer, free_ports, real_params, serve_dataset, shrink,
-                     synthetic_images)
+                     synthetic_images, write_sources)
 from repo_helpers import copy_repo, git_commit_all, run
 
 pytestmark = pytest.mark.slow
@@ -74,8 +74,8 @@ def pushed(stack, tmp_path_factory):
     server.thread.start()
     repo = tmp_path_factory.mktemp("clone-a")
     copy_repo(repo)
-    raw = serve_dataset(server, shrink(real_params()), "mnist", synthetic_images())
-    (repo / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    write_sources(repo, {"mnist": serve_dataset(server, "mnist", synthetic_images())})
+    (repo / "params.yaml").write_text(yaml.safe_dump(shrink(real_params()), sort_keys=False))
     run(["git", "init", "-q"], repo)
     git_commit_all(repo)
     use_s3_remote(repo, stack["s3"])

@@ -3,7 +3,6 @@ byte; NaN losses stop at once; stages refuse malformed data with a clear message
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import signal
@@ -18,7 +17,8 @@ import pytest
 import yaml
 
 from helpers import (TRAIN_ARGS, REPO, FileServer, real_params, real_size, serve_dataset,
-                     shrink, start_train_stage, synthetic_images, train_workdir)
+                     shrink, start_train_stage, synthetic_images, train_workdir,
+                     write_sources)
 from repo_helpers import copy_repo, git_commit_all, run
 from mnist_gan.config import parse_params
 from mnist_gan.data.prepare import prepare
@@ -114,9 +114,9 @@ def test_a_checkpoint_of_other_params_is_refused_unless_starting_fresh(tmp_path)
 
 def test_a_non_finite_loss_stops_training_at_once_naming_the_iteration(tmp_path):
     params = parse_params(shrink(real_params()))
-    cfg = dataclasses.replace(params.train, iterations=50, sample_interval=50,
-                              checkpoint_interval=1, precision="float32",
-                              adam=dataclasses.replace(params.train.adam, learning_rate=1e8))
+    cfg = params.train.model_copy(update={
+        "iterations": 50, "sample_interval": 50, "checkpoint_interval": 1, "precision": "float32",
+        "adam": params.train.adam.model_copy(update={"learning_rate": 1e8})})
     images = prepare(synthetic_images(), 64)["x_train"]
     with pytest.raises(NonFiniteLossError, match=r"NaN or inf at iteration (\d+)") as err:
         train(params.model, cfg, images, checkpoint_dir=tmp_path / "ckpt")
@@ -164,7 +164,7 @@ def test_after_sigkill_the_next_dvc_repro_resumes_to_the_uninterrupted_runs_byte
     copy_repo(repo)
     raw = shrink(real_params(), iterations=60, sample_interval=10, batch_size=8)
     raw["train"]["checkpoint_interval"] = 10
-    raw = serve_dataset(server, raw, "mnist", synthetic_images())
+    write_sources(repo, {"mnist": serve_dataset(server, "mnist", synthetic_images())})
     (repo / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     run(["git", "init", "-q"], repo)
     git_commit_all(repo)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +34,8 @@ class CheckpointMismatchError(InputError):
 
 
 def fingerprint(model_cfg: ModelConfig, train_cfg: TrainConfig, images_digest: str) -> str:
-    train = {k: v for k, v in asdict(train_cfg).items() if k not in _TRAJECTORY_NEUTRAL}
-    return json_sha256({"model": asdict(model_cfg), "train": train, "data": images_digest})
+    train = train_cfg.model_dump(exclude=_TRAJECTORY_NEUTRAL)
+    return json_sha256({"model": model_cfg.model_dump(), "train": train, "data": images_digest})
 
 
 @dataclass(frozen=True)

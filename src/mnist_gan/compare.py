@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,11 +31,11 @@ def compare(params: Params, archs: Sequence[str], iterations: int, train_images:
     from ``params``), then evaluate it and draw ``per_row`` samples from the same noise."""
     contenders = []
     for arch in archs:
-        model_cfg = dataclasses.replace(params.model, arch=arch)
-        adam = dataclasses.replace(params.train.adam,
-                                   learning_rate=ARCHITECTURES[arch].seed_learning_rate)
-        train_cfg = dataclasses.replace(params.train, iterations=iterations, adam=adam,
-                                        sample_interval=iterations)
+        model_cfg = params.model.model_copy(update={"arch": arch})
+        adam = params.train.adam.model_copy(
+            update={"learning_rate": ARCHITECTURES[arch].seed_learning_rate})
+        train_cfg = params.train.model_copy(
+            update={"iterations": iterations, "adam": adam, "sample_interval": iterations})
         log(f"compare: training {arch} for {iterations} iterations")
         start = time.perf_counter()
         generator = train(model_cfg, train_cfg, train_images).generator

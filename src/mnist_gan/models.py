@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
-from mnist_gan.config import SEED_DOUBLINGS, ModelConfig, generator_doublings
+from mnist_gan.config import REFERENCE_DOUBLINGS, ModelConfig, generator_doublings
 from mnist_gan.errors import InputError
 
 ImageShape = tuple[int, int, int]
@@ -37,7 +37,7 @@ def generator_start(cfg: ModelConfig, image_shape: ImageShape) -> tuple[int, int
     if doublings is None or image_shape[1] != side:
         raise InputError(f"model.generator_start {cfg.generator_start} cannot reach "
                          f"{image_shape} images by doubling")
-    return side >> doublings, doublings - SEED_DOUBLINGS
+    return side >> doublings, doublings - REFERENCE_DOUBLINGS
 
 
 def dcgan_generator(cfg: ModelConfig, image_shape: ImageShape, synchronized_bn: bool = False

@@ -26,7 +26,7 @@ import requests
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from mnist_gan.config import Params, flatten
+from mnist_gan.config import Params
 from mnist_gan.digests import json_sha256
 from mnist_gan.errors import InputError
 from mnist_gan.history import HistoryRow
@@ -196,8 +196,18 @@ def training_run(experiment: str, params: Mapping[str, Any], dataset: str, data_
 
 def training_params(params: Params) -> dict[str, Any]:
     """The params a training run logs: the dataset and every model.* and train.* key."""
-    return {"data.dataset": params.data.dataset, **flatten(params.model, "model"),
-            **flatten(params.train, "train")}
+    flat: dict[str, Any] = {"data.dataset": params.data.dataset}
+
+    def walk(value: Any, key: str) -> None:
+        if isinstance(value, dict):
+            for name, item in value.items():
+                walk(item, f"{key}.{name}")
+        else:
+            flat[key] = value
+
+    walk(params.model.model_dump(), "model")
+    walk(params.train.model_dump(), "train")
+    return flat
 
 
 def log_history_row(row: HistoryRow) -> None:

