@@ -39,7 +39,8 @@ from mnist_gan.config import load_params  # noqa: E402
 from mnist_gan.data.prepare import prepared_layout  # noqa: E402
 from mnist_gan.files import load_npz  # noqa: E402
 from mnist_gan.models import build_discriminator, build_generator  # noqa: E402
-from mnist_gan.training import adam, build_gan, configure_runtime  # noqa: E402
+from mnist_gan.runtime import configure_runtime  # noqa: E402
+from mnist_gan.training import adam, build_gan  # noqa: E402
 
 
 def flops_per_iteration(batch_size: int, fused_generator_pass: bool = False) -> float:

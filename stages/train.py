@@ -12,7 +12,8 @@ from mnist_gan.data.prepare import check_scaled, prepared_layout
 from mnist_gan.files import load_npz, write_bytes, write_json, write_text
 from mnist_gan.keras_io import save_model
 from mnist_gan.platform_record import describe
-from mnist_gan.training import is_chief, resolve_precision, train
+from mnist_gan.runtime import is_chief, resolve_precision
+from mnist_gan.training import train
 
 
 def main(args, params):

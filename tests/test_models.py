@@ -6,8 +6,10 @@ import pytest
 
 from helpers import real_params
 from mnist_gan.config import DATASETS, parse_params
-from mnist_gan.models import build_discriminator, build_generator
-from mnist_gan.training import build_gan, configure_runtime
+from mnist_gan.models import (ARCHITECTURES, LOGIT, PROBABILITY, build_discriminator,
+                              build_generator)
+from mnist_gan.runtime import configure_runtime
+from mnist_gan.training import build_gan
 
 PARAMS = parse_params(real_params())
 MNIST = DATASETS["mnist"].image_shape
@@ -118,6 +120,21 @@ def test_every_architecture_has_the_seeds_parameter_counts(arch, generator_param
     images = generator(np.zeros((2, 100), np.float32))
     assert images.shape == (2, 28, 28, 1)
     assert discriminator(images).shape == (2, 1)
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_each_discriminators_output_is_read_as_what_its_last_layer_gives(arch):
+    last = build_discriminator(_arch(arch), MNIST).layers[-1].get_config()["activation"]
+    assert ARCHITECTURES[arch].discriminator_output is {"sigmoid": PROBABILITY,
+                                                        "linear": LOGIT}[last]
+
+
+def test_a_logit_and_its_probability_give_the_same_loss_and_probability():
+    logits = np.array([[-2.0], [0.5], [3.0]], np.float32)
+    probabilities = 1 / (1 + np.exp(-logits))
+    labels = np.array([[0.0], [1.0], [0.0]], np.float32)
+    assert np.allclose(LOGIT.loss(labels, logits), PROBABILITY.loss(labels, probabilities))
+    assert np.allclose(LOGIT.probability(logits), PROBABILITY.probability(probabilities))
 
 
 def test_seed_001_and_003_layer_shapes():

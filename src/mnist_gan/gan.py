@@ -1,4 +1,5 @@
-"""The seed's training iteration as a compiled train step of a ``keras.Model``.
+"""A GAN's training state (both nets, their optimizers, the seeded randomness) and the seed's
+training iteration over it, compiled as one ``tf.function``.
 
 Per iteration, as in the book (§4.4.4), and in this order:
 
@@ -34,36 +35,42 @@ their meaning, but the fakes the discriminator sees differ from the book's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
 import tensorflow as tf
 
 NON_FINITE = "non-finite loss:"
 
 
-class GAN(keras.Model):
-    def __init__(self, generator: keras.Model, discriminator: keras.Model, z_dim: int,
-                 seed: int, fused_generator_pass: bool = False, logits: bool = False,
-                 **kwargs):
-        super().__init__(**kwargs)
-        self.fused_generator_pass = fused_generator_pass
-        self.logits = logits
+class GAN:
+    """The two nets and what trains them: their optimizers, the loss on the discriminator's
+    predictions, and ``seed_generator``, the seeded source of every random draw.
+
+    ``loss(labels, predictions)`` is the mean loss of the discriminator's ``predictions``
+    against ``labels`` (1 real, 0 fake); ``probability(predictions)`` gives the probabilities
+    of "real" they stand for, which the accuracy thresholds at 0.5. Both depend on the
+    discriminator's last layer, a sigmoid or a logit (``models.DiscriminatorOutput``).
+    """
+
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, *,
+                 loss: Callable[[tf.Tensor, tf.Tensor], tf.Tensor],
+                 probability: Callable[[tf.Tensor], tf.Tensor],
+                 d_optimizer: keras.optimizers.Optimizer,
+                 g_optimizer: keras.optimizers.Optimizer, z_dim: int, seed: int,
+                 fused_generator_pass: bool = False):
         self.generator = generator
         self.discriminator = discriminator
-        self.z_dim = z_dim
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=logits)
-
-    def compile(self, d_optimizer: keras.optimizers.Optimizer,
-                g_optimizer: keras.optimizers.Optimizer, **kwargs) -> None:
-        super().compile(**kwargs)
+        self.loss = loss
+        self.probability = probability
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
+        self.z_dim = z_dim
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.fused_generator_pass = fused_generator_pass
         # Build the optimizer slots now: variables cannot be created inside the compiled step.
-        d_optimizer.build(self.discriminator.trainable_variables)
-        g_optimizer.build(self.generator.trainable_variables)
-
-    def call(self, z, training=False):
-        return self.generator(z, training=training)
+        d_optimizer.build(discriminator.trainable_variables)
+        g_optimizer.build(generator.trainable_variables)
 
     @staticmethod
     def _loss_to_differentiate(optimizer, loss):
@@ -79,10 +86,10 @@ class GAN(keras.Model):
         labels = tf.fill((tf.shape(images)[0], 1), label)
         with tf.GradientTape() as tape:
             predictions = self.discriminator(images, training=True)
-            loss = self.loss_fn(labels, predictions)
+            loss = self.loss(labels, predictions)
             scaled = self._loss_to_differentiate(self.d_optimizer, loss)
         self._update(self.d_optimizer, tape, scaled, self.discriminator)
-        probabilities = tf.sigmoid(predictions) if self.logits else predictions
+        probabilities = self.probability(predictions)
         accuracy = tf.reduce_mean(keras.metrics.binary_accuracy(labels, probabilities))
         return loss, accuracy
 
@@ -90,13 +97,13 @@ class GAN(keras.Model):
         """The discriminator's loss on ``generated`` labelled real: what the generator
         minimises."""
         labels = tf.ones((tf.shape(generated)[0], 1))
-        return self.loss_fn(labels, self.discriminator(generated, training=True))
+        return self.loss(labels, self.discriminator(generated, training=True))
 
-    def train_step(self, data):
-        """One replica's share: ``data`` = (real images, noise for fakes, noise for G)."""
-        real_images, noise_fake, noise_gen = data
+    def replica_step(self, real_images, noise_fake, noise_gen):
+        """One replica's share of the iteration: its real images, its noise for the fakes the
+        discriminator sees, and its noise for the generator's update."""
         if self.fused_generator_pass:
-            return self._fused_train_step(real_images, noise_gen)
+            return self._fused_replica_step(real_images, noise_gen)
         fake_images = self.generator(noise_fake, training=False)  # the book's `predict`
         # The discriminator's updates touch no generator state: the first one may run while
         # the fakes are made.
@@ -114,7 +121,7 @@ class GAN(keras.Model):
         self._update(self.g_optimizer, tape, scaled, self.generator)
         return self._logs(d_real, d_fake, g_loss)
 
-    def _fused_train_step(self, real_images, noise_gen):
+    def _fused_replica_step(self, real_images, noise_gen):
         """The fakes for the discriminator are the generator step's own training-mode output,
         computed once: there is no second generator pass to order."""
         with tf.GradientTape() as tape:
@@ -156,7 +163,7 @@ class GAN(keras.Model):
                                    (ctx.replica_id_in_sync_group + 1) * batch_size])
 
         data = (shard(tf.gather(images, idx)), shard(noise_fake), shard(noise_gen))
-        logs = strategy.run(self.train_step, args=(data,))
+        logs = strategy.run(self.replica_step, args=data)
         logs = {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
                 for k, v in logs.items()}
         for name, value in logs.items():  # fail at the iteration that diverged, not later

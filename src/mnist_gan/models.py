@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import keras
+import tensorflow as tf
 from keras import layers
 
 from mnist_gan.config import REFERENCE_DOUBLINGS, ModelConfig, generator_doublings
@@ -184,19 +185,33 @@ def mlp_discriminator(cfg: ModelConfig, image_shape: ImageShape,
 
 
 @dataclass(frozen=True)
+class DiscriminatorOutput:
+    """What a discriminator's last layer gives, read two ways: by the loss that trains both
+    nets on it, and as the probability that the input is real (for the accuracy)."""
+    loss: keras.losses.Loss
+    probability: Callable[[tf.Tensor], tf.Tensor]
+
+
+# A sigmoid unit: its output is the probability.
+PROBABILITY = DiscriminatorOutput(keras.losses.BinaryCrossentropy(), lambda output: output)
+# A logit: the loss works from it directly, and its sigmoid is the probability.
+LOGIT = DiscriminatorOutput(keras.losses.BinaryCrossentropy(from_logits=True),
+                            keras.ops.sigmoid)
+
+
+@dataclass(frozen=True)
 class Architecture:
     generator: Callable[[ModelConfig, ImageShape, bool], keras.Sequential]
     discriminator: Callable[[ModelConfig, ImageShape, bool], keras.Sequential]
-    # True when the discriminator outputs a logit (the loss then works from logits).
-    logits: bool
+    discriminator_output: DiscriminatorOutput
     # The Adam learning rate its seed trains with (Keras's default 1e-3 where none is set).
     seed_learning_rate: float
 
 
 ARCHITECTURES = {
-    "dcgan": Architecture(dcgan_generator, dcgan_discriminator, False, 1e-3),
-    "dcgan_tf": Architecture(dcgan_tf_generator, dcgan_tf_discriminator, True, 2e-4),
-    "mlp": Architecture(mlp_generator, mlp_discriminator, False, 1e-3),
+    "dcgan": Architecture(dcgan_generator, dcgan_discriminator, PROBABILITY, 1e-3),
+    "dcgan_tf": Architecture(dcgan_tf_generator, dcgan_tf_discriminator, LOGIT, 2e-4),
+    "mlp": Architecture(mlp_generator, mlp_discriminator, PROBABILITY, 1e-3),
 }
 
 

@@ -7,8 +7,6 @@ caller's business, through the ``on_sample`` callback.
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import signal
 import sys
 import threading
@@ -29,6 +27,7 @@ from mnist_gan.gan import GAN, NON_FINITE
 from mnist_gan.history import HistoryRow
 from mnist_gan.models import ARCHITECTURES, ImageShape, build_discriminator, build_generator
 from mnist_gan.noise import noise
+from mnist_gan.runtime import configure_runtime, is_chief
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -78,65 +77,6 @@ def adam(cfg: TrainConfig) -> keras.optimizers.Optimizer:
     return optimizer
 
 
-def cpu_has_native_bf16() -> bool:
-    """Whether the CPU computes bfloat16 in hardware (AVX512-BF16 or AMX); without it oneDNN
-    emulates bf16 and mixed precision is slower than float32."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def resolve_precision(precision: str) -> str:
-    """``auto`` -> the policy measured fastest for this machine (see README: Speed)."""
-    if precision != "auto":
-        return precision
-    if not tf.config.list_physical_devices("GPU") and cpu_has_native_bf16():
-        return "mixed_bfloat16"
-    return "float32"
-
-
-def configure_runtime(cfg: TrainConfig) -> tf.distribute.Strategy:
-    """Threads, precision, determinism and the distribution strategy.
-
-    Thread counts and logical devices can only be set before TensorFlow initialises its
-    devices, so this runs before any other TensorFlow work of the process.
-    """
-    if cfg.intra_op_threads:
-        tf.config.threading.set_intra_op_parallelism_threads(cfg.intra_op_threads)
-    if cfg.inter_op_threads:
-        tf.config.threading.set_inter_op_parallelism_threads(cfg.inter_op_threads)
-    keras.mixed_precision.set_global_policy(resolve_precision(cfg.precision))
-    if cfg.deterministic:
-        tf.config.experimental.enable_op_determinism()
-    if cfg.strategy == "mirrored":
-        if tf.config.list_physical_devices("GPU"):
-            return tf.distribute.MirroredStrategy()
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration()] * cfg.cpu_replicas)
-        return tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(cfg.cpu_replicas)])
-    if cfg.strategy == "multi_worker":
-        if "TF_CONFIG" not in os.environ:
-            raise InputError("train.strategy is multi_worker but TF_CONFIG is not set "
-                             "(see README: Training on several machines)")
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    return tf.distribute.get_strategy()
-
-
-def is_chief(cfg: TrainConfig) -> bool:
-    """Whether this process writes outputs: always, except on the non-chief workers of a
-    multi-worker run (the chief is task "chief", or worker 0 of a cluster without one)."""
-    if cfg.strategy != "multi_worker" or "TF_CONFIG" not in os.environ:
-        return True
-    tf_config = json.loads(os.environ["TF_CONFIG"])
-    task = tf_config.get("task", {})
-    if "chief" in tf_config.get("cluster", {}):
-        return task.get("type") == "chief"
-    return task.get("type") == "worker" and int(task.get("index", 0)) == 0
-
-
 def build_gan(model_cfg: ModelConfig, train_cfg: TrainConfig, image_shape: ImageShape
               ) -> GAN:
     """The two nets (for ``image_shape`` images) and their optimizers, in the current
@@ -144,13 +84,13 @@ def build_gan(model_cfg: ModelConfig, train_cfg: TrainConfig, image_shape: Image
     # Seeds Python, NumPy and the Keras/TF global generators, hence the initial weights.
     keras.utils.set_random_seed(train_cfg.seed)
     replicated = tf.distribute.get_strategy().num_replicas_in_sync > 1
-    gan = GAN(build_generator(model_cfg, image_shape, synchronized_bn=replicated),
-                build_discriminator(model_cfg, image_shape, synchronized_bn=replicated),
-                model_cfg.z_dim,
-                seed=train_cfg.seed, fused_generator_pass=train_cfg.fused_generator_pass,
-                logits=ARCHITECTURES[model_cfg.arch].logits)
-    gan.compile(d_optimizer=adam(train_cfg), g_optimizer=adam(train_cfg))
-    return gan
+    output = ARCHITECTURES[model_cfg.arch].discriminator_output
+    return GAN(build_generator(model_cfg, image_shape, synchronized_bn=replicated),
+               build_discriminator(model_cfg, image_shape, synchronized_bn=replicated),
+               loss=output.loss, probability=output.probability,
+               d_optimizer=adam(train_cfg), g_optimizer=adam(train_cfg),
+               z_dim=model_cfg.z_dim, seed=train_cfg.seed,
+               fused_generator_pass=train_cfg.fused_generator_pass)
 
 
 def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
