@@ -1,8 +1,8 @@
-"""Command compare: train every architecture of the seeds with the same budget and write
+"""Command compare: train every reference architecture with the same budget and write
 reports/compare.png (a row of samples per model, and one of real images) and compare.md.
 
     python stages/compare.py --params params.yaml --raw data/raw/dataset.npz \
-        --classifier models/classifier.keras --iterations 1000 \
+        --classifier models/classifier.keras \
         --png reports/compare.png --md reports/compare.md
 """
 
@@ -13,21 +13,26 @@ from mnist_gan.compare import compare, table
 from mnist_gan.config import ARCHITECTURES
 from mnist_gan.data.datasets import load_raw
 from mnist_gan.data.prepare import prepare
+from mnist_gan.errors import InputError
 from mnist_gan.files import write_bytes, write_text
 from mnist_gan.keras_io import load_model
 
 
 def main(args, params):
+    archs = args.archs.split(",")
+    if unknown := sorted(set(archs) - set(ARCHITECTURES)):
+        raise InputError(f"--archs: unknown {unknown}, expected some of {ARCHITECTURES}")
     data = prepare(load_raw(args.raw, params.data.dataset), params.prepare.train_images)
     test_images = data["x_test"]
-    contenders = compare(params, args.archs.split(","), args.iterations, data["x_train"],
+    iterations = params.compare.iterations
+    contenders = compare(params, archs, iterations, data["x_train"],
                          test_images, load_model(args.classifier), per_row=args.per_row)
     pick = np.random.default_rng(params.sample.seed).choice(len(test_images), args.per_row,
                                                             replace=False)
     title = params.data.spec.title
     rows = [(c.arch, c.samples) for c in contenders] + [(title, test_images[pick])]
     write_bytes(args.png, figures.to_png(figures.comparison_grid(rows)))
-    md = table(contenders, args.iterations, params.train.batch_size, title)
+    md = table(contenders, iterations, params.train.batch_size, title)
     write_text(args.md, md)
     print(md)
 
@@ -36,7 +41,6 @@ if __name__ == "__main__":
     p = cli.parser(__doc__.split("\n\n")[0])
     p.add_argument("--raw", required=True, help="the downloaded .npz")
     p.add_argument("--classifier", required=True, help="the evaluation classifier (.keras)")
-    p.add_argument("--iterations", type=int, required=True, help="the budget of each model")
     p.add_argument("--archs", default=",".join(ARCHITECTURES))
     p.add_argument("--per-row", type=int, default=8, help="images per row of the picture")
     p.add_argument("--png", required=True)

@@ -1,4 +1,4 @@
-"""Stage plot: the seeds' loss and accuracy curves, and the progress grids as a GIF."""
+"""Stage plot: the book's loss and accuracy curves, and the progress grids as a GIF."""
 
 from pathlib import Path
 

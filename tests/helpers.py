@@ -36,8 +36,8 @@ def real_params() -> dict:
     return yaml.safe_load((REPO / "params.yaml").read_text())
 
 
-def shrink(raw: dict, *, train_images: int | str = 64, iterations: int = 4, sample_interval: int = 2,
-           batch_size: int = 8) -> dict:
+def shrink(raw: dict, *, train_images: int | str = 64, iterations: int = 4,
+           sample_interval: int = 2, batch_size: int = 8) -> dict:
     """The real config, shrunk: a few iterations on a small subset of the data."""
     raw = copy.deepcopy(raw)
     raw["prepare"]["train_images"] = train_images

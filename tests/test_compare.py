@@ -17,13 +17,14 @@ def test_compare_trains_every_architecture_and_writes_the_picture_and_table(tmp_
     """On CIFAR-10's shape: every architecture adapts to 32×32×3 through config alone."""
     raw = shrink(real_params())
     raw["data"]["dataset"] = "cifar10"
+    raw["compare"]["iterations"] = 3
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
     save_npz(tmp_path / "raw.npz", synthetic_images("cifar10"))
     # An untrained classifier is enough here.
     save_model(build_classifier((32, 32, 3)), tmp_path / "classifier.keras")
     done = subprocess.run(
         [sys.executable, str(REPO / "stages/compare.py"), "--params", "params.yaml", "--raw",
-         "raw.npz", "--classifier", "classifier.keras", "--iterations", "3", "--png",
+         "raw.npz", "--classifier", "classifier.keras", "--png",
          "compare.png", "--md", "compare.md"], cwd=tmp_path, capture_output=True, text=True,
         timeout=600)
     assert done.returncode == 0, done.stderr

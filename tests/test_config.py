@@ -14,7 +14,7 @@ def test_repository_params_load_with_the_books_defaults():
     params = load_params(REPO / "params.yaml")
     assert (params.train.iterations, params.train.batch_size, params.train.sample_interval) == (
         20000, 128, 1000)
-    assert params.model.z_dim == 100 and params.model.leaky_relu_alpha == 0.01
+    assert params.model.z_dim == 100 and params.model.leaky_relu_alpha.dcgan == 0.01
     adam = params.train.adam  # Keras's defaults, as the book's Adam()
     assert (adam.learning_rate, adam.beta_1, adam.beta_2, adam.epsilon) == (1e-3, 0.9, 0.999, 1e-7)
 
@@ -58,7 +58,12 @@ GE_1 = "input should be greater than or equal to 1"
     ("train.progress_grid.rows", 0, f"train.progress_grid.rows: {GE_1}"),
     ("sample.interpolation.cols", 0, f"sample.interpolation.cols: {GE_1}"),
     ("model.z_dim", 0, f"model.z_dim: {GE_1}"),
-    ("model.leaky_relu_alpha", 1.5, "model.leaky_relu_alpha: input should be less than 1"),
+    ("model.leaky_relu_alpha.dcgan", 1.5,
+     "model.leaky_relu_alpha.dcgan: input should be less than 1"),
+    ("compare.learning_rate", {"dcgan": 0.1}, "compare.learning_rate: must give every "
+     "architecture, ['dcgan_tf', 'mlp'] missing"),
+    ("compare.learning_rate", {"dcgan": 0.1, "dcgan_tf": 0.1, "mlp": 0.1, "gan": 0.1},
+     "compare.learning_rate.gan: input should be 'dcgan', 'dcgan_tf' or 'mlp'"),
     ("prepare.train_images", 0, "prepare.train_images: must be an integer >= 1 or all"),
     ("prepare.train_images", "most", "prepare.train_images: must be an integer >= 1 or all"),
     ("prepare.train_images", 70000,

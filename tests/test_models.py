@@ -5,9 +5,8 @@ import numpy as np
 import pytest
 
 from helpers import real_params
-from mnist_gan.config import DATASETS, parse_params
-from mnist_gan.models import (ARCHITECTURES, LOGIT, PROBABILITY, build_discriminator,
-                              build_generator)
+from mnist_gan.config import ARCHITECTURES, DATASETS, parse_params
+from mnist_gan.models import LOGIT, NETS, PROBABILITY, build_discriminator, build_generator
 from mnist_gan.runtime import configure_runtime
 from mnist_gan.training import build_gan
 
@@ -108,7 +107,7 @@ def _arch(name):
 @pytest.mark.parametrize("arch, generator_params, discriminator_params", [
     ("dcgan", 1_637_121, 95_489),  # the book's, counted in test_parameter_counts above
     ("dcgan_tf", 2_330_944, 212_865),  # the TensorFlow tutorial's model summaries
-    ("mlp", 562_704, 1_460_225),  # seed 003 prints both totals
+    ("mlp", 562_704, 1_460_225),  # reference 003 prints both totals
 ])
 def test_every_architecture_has_the_seeds_parameter_counts(arch, generator_params,
                                                             discriminator_params):
@@ -122,11 +121,14 @@ def test_every_architecture_has_the_seeds_parameter_counts(arch, generator_param
     assert discriminator(images).shape == (2, 1)
 
 
-@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("arch", ARCHITECTURES)
 def test_each_discriminators_output_is_read_as_what_its_last_layer_gives(arch):
     last = build_discriminator(_arch(arch), MNIST).layers[-1].get_config()["activation"]
-    assert ARCHITECTURES[arch].discriminator_output is {"sigmoid": PROBABILITY,
-                                                        "linear": LOGIT}[last]
+    assert NETS[arch].discriminator_output is {"sigmoid": PROBABILITY, "linear": LOGIT}[last]
+
+
+def test_every_architecture_that_params_accept_has_its_nets():
+    assert list(NETS) == list(ARCHITECTURES)
 
 
 def test_a_logit_and_its_probability_give_the_same_loss_and_probability():
@@ -137,7 +139,10 @@ def test_a_logit_and_its_probability_give_the_same_loss_and_probability():
     assert np.allclose(LOGIT.probability(logits), PROBABILITY.probability(probabilities))
 
 
-def test_seed_001_and_003_layer_shapes():
+def test_references_001_and_003_layer_shapes():
+    tf_tutorial = build_discriminator(_arch("dcgan_tf"), MNIST)
+    assert {layer.get_config()["negative_slope"] for layer in tf_tutorial.layers
+            if layer.__class__.__name__ == "LeakyReLU"} == {0.3}  # params.yaml's, Keras's default
     assert _shapes(build_generator(_arch("dcgan_tf"), MNIST))[4:] == [
         ("Conv2DTranspose", (7, 7, 128)), ("BatchNormalization", (7, 7, 128)),
         ("LeakyReLU", (7, 7, 128)), ("Conv2DTranspose", (14, 14, 64)),
@@ -154,7 +159,7 @@ def test_seed_001_and_003_layer_shapes():
 
 
 @pytest.mark.parametrize("dataset", DATASETS)
-@pytest.mark.parametrize("arch", ["dcgan", "dcgan_tf", "mlp"])
+@pytest.mark.parametrize("arch", ARCHITECTURES)
 def test_the_same_train_step_trains_every_architecture_on_every_dataset(arch, dataset):
     shape = DATASETS[dataset].image_shape
     train_cfg = PARAMS.train.model_copy(update={"batch_size": 8, "precision": "float32"})

@@ -98,7 +98,7 @@ def test_a_checkpoint_of_other_params_is_refused_unless_starting_fresh(tmp_path)
             break
     assert proc.wait(timeout=120) == 128 + signal.SIGINT
     params = yaml.safe_load((work / "params.yaml").read_text())
-    params["model"]["leaky_relu_alpha"] = 0.2  # another architecture's activations
+    params["model"]["leaky_relu_alpha"]["dcgan"] = 0.2  # other activations
     (work / "params.yaml").write_text(yaml.safe_dump(params))
     refused = _train(work, uri)
     output = refused.communicate(timeout=600)[0]

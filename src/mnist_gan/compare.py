@@ -1,4 +1,5 @@
-"""Every GAN of the seeds with the same budget, side by side with the real images (seed 000)."""
+"""Every reference GAN with the same budget, side by side with the real images (as reference
+000's figure sets them)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import numpy as np
 
 from mnist_gan.config import Params
 from mnist_gan.evaluation.evaluate import evaluate
-from mnist_gan.models import ARCHITECTURES
 from mnist_gan.noise import noise
 from mnist_gan.training import train
 
@@ -27,13 +27,13 @@ class Contender:
 def compare(params: Params, archs: Sequence[str], iterations: int, train_images: np.ndarray,
             test_images: np.ndarray, classifier: keras.Model, per_row: int = 8,
             log: Callable[[str], None] = print) -> list[Contender]:
-    """Train each architecture for ``iterations`` (its seed's learning rate, everything else
+    """Train each architecture for ``iterations`` (its reference's learning rate, everything else
     from ``params``), then evaluate it and draw ``per_row`` samples from the same noise."""
     contenders = []
     for arch in archs:
         model_cfg = params.model.model_copy(update={"arch": arch})
         adam = params.train.adam.model_copy(
-            update={"learning_rate": ARCHITECTURES[arch].seed_learning_rate})
+            update={"learning_rate": params.compare.learning_rate[arch]})
         train_cfg = params.train.model_copy(
             update={"iterations": iterations, "adam": adam, "sample_interval": iterations})
         log(f"compare: training {arch} for {iterations} iterations")

@@ -85,10 +85,15 @@ def generator_doublings(generator_start: int | str, side: int) -> int | None:
     return doublings if ok else None
 
 
+class LeakyReluAlpha(Section):
+    dcgan: Fraction
+    dcgan_tf: Fraction
+
+
 class ModelConfig(Section):
     arch: Architecture
     z_dim: Count
-    leaky_relu_alpha: Fraction  # the book's DCGAN; dcgan_tf keeps the tutorial's 0.3
+    leaky_relu_alpha: LeakyReluAlpha  # of each architecture that has LeakyReLUs
     # Side of the convolutional generators' first feature map; the image side must be it times
     # 2**k, k >= 2 (one stride-2 layer per doubling). auto: image side / 4, the references'
     # two doublings (7 for 28×28, 8 for 32×32); 4 gives 32×32 a third doubling.
@@ -182,6 +187,17 @@ class EvaluateConfig(Section):
         return self
 
 
+def _every_architecture(values: dict) -> dict:
+    if missing := [arch for arch in ARCHITECTURES if arch not in values]:
+        raise ValueError(f"must give every architecture, {missing} missing")
+    return values
+
+
+class CompareConfig(Section):
+    iterations: Count  # each architecture's budget
+    learning_rate: Annotated[dict[Architecture, Positive], AfterValidator(_every_architecture)]
+
+
 class PromoteConfig(Section):
     # The champion alias moves only to a version whose FID is lower by more than this.
     fid_margin: Annotated[Number, Field(ge=0)]
@@ -225,6 +241,7 @@ class Params(Section):
     sample: SampleConfig
     classifier: ClassifierConfig
     evaluate: EvaluateConfig
+    compare: CompareConfig
     promote: PromoteConfig
     mlflow: MlflowConfig
 

@@ -1,4 +1,4 @@
-"""The seeds' pictures: the 4×4 sample grid and the loss and accuracy curves.
+"""The references' pictures: the 4×4 sample grid and the loss and accuracy curves.
 
 Figures are returned as PNG bytes; writing them is the caller's job. PNGs carry no software
 or time metadata, so the same figure always gives the same bytes.
@@ -29,7 +29,7 @@ def to_png(fig: Figure) -> bytes:
 
 def _show(ax, image: np.ndarray, autoscale: bool = False) -> None:
     """One image in [0, 1], grayscale (H, W, 1) or RGB (H, W, 3). ``autoscale`` stretches a
-    grayscale image to its own range, as the seed's ``imshow(..., cmap="gray")`` does."""
+    grayscale image to its own range, as the book's ``imshow(..., cmap="gray")`` does."""
     if image.shape[-1] == 1:
         ax.imshow(image[:, :, 0], cmap="gray", **({} if autoscale else {"vmin": 0, "vmax": 1}))
     else:
@@ -37,11 +37,11 @@ def _show(ax, image: np.ndarray, autoscale: bool = False) -> None:
 
 
 def sample_grid(images: np.ndarray, rows: int, cols: int) -> Figure:
-    """The seed's ``sample_images``: generator output in [-1, 1] on a rows×cols grid."""
+    """The book's ``sample_images``: generator output in [-1, 1] on a rows×cols grid."""
     if len(images) < rows * cols:
         raise ValueError(f"a {rows}×{cols} grid needs {rows * cols} images, got {len(images)}")
     images = 0.5 * images + 0.5  # [-1, 1] -> [0, 1]
-    # The seed's 4×4 grid is 4×4 inches: an inch per image.
+    # The book's 4×4 grid is 4×4 inches: an inch per image.
     fig, axs = plt.subplots(rows, cols, figsize=(cols, rows), sharey=True, sharex=True,
                             squeeze=False)
     for cnt, ax in enumerate(axs.flat):
@@ -51,7 +51,7 @@ def sample_grid(images: np.ndarray, rows: int, cols: int) -> Figure:
 
 
 def comparison_grid(rows: Sequence[tuple[str, np.ndarray]]) -> Figure:
-    """Seed 000's side-by-side: one labelled row of images (in [-1, 1]) per model."""
+    """Reference 000's side-by-side: one labelled row of images (in [-1, 1]) per model."""
     cols = len(rows[0][1])
     fig, axs = plt.subplots(len(rows), cols, figsize=(cols, 1.1 * len(rows)), squeeze=False)
     for (label, images), row in zip(rows, axs):
@@ -78,13 +78,13 @@ def progress_gif(pngs: Sequence[bytes], frame_ms: int = 500) -> bytes:
 
 
 def history_plots(history: Sequence[HistoryRow]) -> dict[str, bytes]:
-    """The seed's two curves as PNG bytes, by file name."""
+    """The book's two curves as PNG bytes, by file name."""
     return {"losses.png": to_png(losses_plot(history)),
             "accuracy.png": to_png(accuracy_plot(history))}
 
 
 def losses_plot(history: Sequence[HistoryRow]) -> Figure:
-    """The seed's "Training Loss" figure: both losses against the checkpoint iterations."""
+    """The book's "Training Loss" figure: both losses against the checkpoint iterations."""
     iterations = [p.iteration for p in history]
     fig = plt.figure(figsize=(15, 5))
     plt.plot(iterations, [p.d_loss for p in history], label="Discriminator loss")
@@ -99,7 +99,7 @@ def losses_plot(history: Sequence[HistoryRow]) -> Figure:
 
 
 def accuracy_plot(history: Sequence[HistoryRow]) -> Figure:
-    """The seed's "Discriminator Accuracy" figure, in %, y ticks 0-100 in steps of 5."""
+    """The book's "Discriminator Accuracy" figure, in %, y ticks 0-100 in steps of 5."""
     iterations = [p.iteration for p in history]
     fig = plt.figure(figsize=(15, 5))
     plt.plot(iterations, [100.0 * p.d_acc for p in history], label="Discriminator accuracy")

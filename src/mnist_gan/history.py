@@ -21,7 +21,7 @@ class HistoryRow:
     g_loss: float
 
     def log_line(self) -> str:
-        """The seed's line: ``1000 [D loss: 0.235200, acc.: 92.58%] [G loss: 4.601653]``."""
+        """The book's log line: ``1000 [D loss: 0.235200, acc.: 92.58%] [G loss: 4.601653]``."""
         return (f"{self.iteration} [D loss: {self.d_loss:f}, acc.: {100.0 * self.d_acc:.2f}%] "
                 f"[G loss: {self.g_loss:f}]")
 

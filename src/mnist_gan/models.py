@@ -21,7 +21,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from mnist_gan.config import REFERENCE_DOUBLINGS, ModelConfig, generator_doublings
+from mnist_gan.config import REFERENCE_DOUBLINGS, Architecture, ModelConfig, generator_doublings
 from mnist_gan.errors import InputError
 
 ImageShape = tuple[int, int, int]
@@ -49,7 +49,7 @@ def dcgan_generator(cfg: ModelConfig, image_shape: ImageShape, synchronized_bn: 
     ``synchronized_bn`` makes batch norm use the global batch across replicas, so that a
     distributed step normalises exactly as a single-device one.
     """
-    alpha = cfg.leaky_relu_alpha
+    alpha = cfg.leaky_relu_alpha.dcgan
     start, extra = generator_start(cfg, image_shape)
 
     def up(filters: int, strides: int) -> list:
@@ -77,7 +77,7 @@ def dcgan_discriminator(cfg: ModelConfig, image_shape: ImageShape,
                         synchronized_bn: bool = False) -> keras.Sequential:
     """28×28×1 -> Conv 32/3/s2 -> Conv 64/3/s2 + BN -> Conv 128/3/s2 + BN -> Dense 1 sigmoid
     (MNIST's shapes in the comments; 32×32×3 gives 16, 8, 4)."""
-    alpha = cfg.leaky_relu_alpha
+    alpha = cfg.leaky_relu_alpha.dcgan
     return keras.Sequential(
         [
             keras.Input(shape=image_shape),
@@ -97,10 +97,6 @@ def dcgan_discriminator(cfg: ModelConfig, image_shape: ImageShape,
     )
 
 
-# The TensorFlow tutorial keeps Keras's default LeakyReLU slope.
-TF_TUTORIAL_ALPHA = 0.3
-
-
 def dcgan_tf_generator(cfg: ModelConfig, image_shape: ImageShape,
                        synchronized_bn: bool = False) -> keras.Sequential:
     """Seed 001: Dense 7·7·256 (no bias) + BN -> ConvT 128/5/s1 -> 64/5/s2 -> 1/5/s2, tanh."""
@@ -108,7 +104,7 @@ def dcgan_tf_generator(cfg: ModelConfig, image_shape: ImageShape,
 
     def bn_leaky():
         return [layers.BatchNormalization(synchronized=synchronized_bn),
-                layers.LeakyReLU(negative_slope=TF_TUTORIAL_ALPHA)]
+                layers.LeakyReLU(negative_slope=cfg.leaky_relu_alpha.dcgan_tf)]
 
     def up(filters: int, strides: int) -> list:
         return [layers.Conv2DTranspose(filters, 5, strides=strides, padding="same",
@@ -138,10 +134,10 @@ def dcgan_tf_discriminator(cfg: ModelConfig, image_shape: ImageShape,
         [
             keras.Input(shape=image_shape),
             layers.Conv2D(64, 5, strides=2, padding="same"),
-            layers.LeakyReLU(negative_slope=TF_TUTORIAL_ALPHA),
+            layers.LeakyReLU(negative_slope=cfg.leaky_relu_alpha.dcgan_tf),
             layers.Dropout(0.3),
             layers.Conv2D(128, 5, strides=2, padding="same"),
-            layers.LeakyReLU(negative_slope=TF_TUTORIAL_ALPHA),
+            layers.LeakyReLU(negative_slope=cfg.leaky_relu_alpha.dcgan_tf),
             layers.Dropout(0.3),
             layers.Flatten(),
             layers.Dense(1, dtype=OUTPUT_DTYPE),
@@ -200,26 +196,25 @@ LOGIT = DiscriminatorOutput(keras.losses.BinaryCrossentropy(from_logits=True),
 
 
 @dataclass(frozen=True)
-class Architecture:
+class Nets:
     generator: Callable[[ModelConfig, ImageShape, bool], keras.Sequential]
     discriminator: Callable[[ModelConfig, ImageShape, bool], keras.Sequential]
     discriminator_output: DiscriminatorOutput
-    # The Adam learning rate its seed trains with (Keras's default 1e-3 where none is set).
-    seed_learning_rate: float
 
 
-ARCHITECTURES = {
-    "dcgan": Architecture(dcgan_generator, dcgan_discriminator, PROBABILITY, 1e-3),
-    "dcgan_tf": Architecture(dcgan_tf_generator, dcgan_tf_discriminator, LOGIT, 2e-4),
-    "mlp": Architecture(mlp_generator, mlp_discriminator, PROBABILITY, 1e-3),
+# The nets of each of config.ARCHITECTURES, the names that model.arch accepts.
+NETS: dict[Architecture, Nets] = {
+    "dcgan": Nets(dcgan_generator, dcgan_discriminator, PROBABILITY),
+    "dcgan_tf": Nets(dcgan_tf_generator, dcgan_tf_discriminator, LOGIT),
+    "mlp": Nets(mlp_generator, mlp_discriminator, PROBABILITY),
 }
 
 
 def build_generator(cfg: ModelConfig, image_shape: ImageShape, synchronized_bn: bool = False
                     ) -> keras.Sequential:
-    return ARCHITECTURES[cfg.arch].generator(cfg, tuple(image_shape), synchronized_bn)
+    return NETS[cfg.arch].generator(cfg, tuple(image_shape), synchronized_bn)
 
 
 def build_discriminator(cfg: ModelConfig, image_shape: ImageShape,
                         synchronized_bn: bool = False) -> keras.Sequential:
-    return ARCHITECTURES[cfg.arch].discriminator(cfg, tuple(image_shape), synchronized_bn)
+    return NETS[cfg.arch].discriminator(cfg, tuple(image_shape), synchronized_bn)

@@ -55,7 +55,7 @@ def _key(loc: tuple, hidden: frozenset[str]) -> str:
     for part in loc:
         if isinstance(part, int):
             key += f"[{part}]"
-        elif part not in hidden:
+        elif part not in hidden and part != "[key]":  # "[key]": the key itself is bad
             key += f".{part}" if key else part
     return key
 

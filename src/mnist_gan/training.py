@@ -25,7 +25,7 @@ from mnist_gan.digests import array_sha256
 from mnist_gan.errors import InputError
 from mnist_gan.gan import GAN, NON_FINITE
 from mnist_gan.history import HistoryRow
-from mnist_gan.models import ARCHITECTURES, ImageShape, build_discriminator, build_generator
+from mnist_gan.models import NETS, ImageShape, build_discriminator, build_generator
 from mnist_gan.noise import noise
 from mnist_gan.runtime import configure_runtime, is_chief
 
@@ -84,7 +84,7 @@ def build_gan(model_cfg: ModelConfig, train_cfg: TrainConfig, image_shape: Image
     # Seeds Python, NumPy and the Keras/TF global generators, hence the initial weights.
     keras.utils.set_random_seed(train_cfg.seed)
     replicated = tf.distribute.get_strategy().num_replicas_in_sync > 1
-    output = ARCHITECTURES[model_cfg.arch].discriminator_output
+    output = NETS[model_cfg.arch].discriminator_output
     return GAN(build_generator(model_cfg, image_shape, synchronized_bn=replicated),
                build_discriminator(model_cfg, image_shape, synchronized_bn=replicated),
                loss=output.loss, probability=output.probability,

@@ -18,7 +18,7 @@ def prepared_layout(dataset: str) -> dict[str, tuple[str, tuple[int | None, ...]
 def scale(pixels: np.ndarray) -> np.ndarray:
     """uint8 (N, H, W) or (N, H, W, C) in [0, 255] -> float32 (N, H, W, C) in [-1, 1].
 
-    The seed's ``X_train / 127.5 - 1.0``, followed for grayscale images by its
+    The book's ``X_train / 127.5 - 1.0``, followed for grayscale images by its
     ``np.expand_dims(X_train, axis=3)``.
     """
     if pixels.dtype != np.uint8:
