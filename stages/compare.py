@@ -8,14 +8,14 @@ reports/compare.png (a row of samples per model, and one of real images) and com
 
 import numpy as np
 
-from mnist_gan import cli, figures
-from mnist_gan.compare import compare, table
-from mnist_gan.config import ARCHITECTURES
-from mnist_gan.data.datasets import load_raw
-from mnist_gan.data.prepare import prepare
-from mnist_gan.errors import InputError
-from mnist_gan.files import write_bytes, write_text
-from mnist_gan.keras_io import load_model
+from gan_pipeline import cli, figures
+from gan_pipeline.compare import compare, table
+from gan_pipeline.config import ARCHITECTURES
+from gan_pipeline.data.datasets import load_raw
+from gan_pipeline.data.prepare import prepare
+from gan_pipeline.errors import InputError
+from gan_pipeline.files import write_bytes, write_text
+from gan_pipeline.model_files import load_model
 
 
 def main(args, params):

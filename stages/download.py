@@ -1,10 +1,10 @@
 """Stage download: fetch data.dataset from the first mirror that serves verified data."""
 
-from mnist_gan import cli
-from mnist_gan.data.datasets import summary
-from mnist_gan.data.download import download, source_url
-from mnist_gan.data.sources import load_sources
-from mnist_gan.files import save_npz, write_json
+from gan_pipeline import cli
+from gan_pipeline.data.datasets import summary
+from gan_pipeline.data.download import download, source_url
+from gan_pipeline.data.sources import load_sources
+from gan_pipeline.files import save_npz, write_json
 
 
 def main(args, params):

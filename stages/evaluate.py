@@ -2,12 +2,12 @@
 
 (The classifier score is the Inception Score with the classifier of data.dataset.)"""
 
-from mnist_gan import cli
-from mnist_gan.data.datasets import load_raw
-from mnist_gan.data.prepare import scale
-from mnist_gan.evaluation.evaluate import evaluate
-from mnist_gan.files import write_json
-from mnist_gan.keras_io import load_model
+from gan_pipeline import cli
+from gan_pipeline.data.datasets import load_raw
+from gan_pipeline.data.prepare import scale
+from gan_pipeline.evaluation.evaluate import evaluate
+from gan_pipeline.files import write_json
+from gan_pipeline.model_files import load_model
 
 
 def main(args, params):

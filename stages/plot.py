@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from mnist_gan import cli, figures, history
-from mnist_gan.files import write_bytes
+from gan_pipeline import cli, figures, history
+from gan_pipeline.files import write_bytes
 
 
 def main(args, _params):

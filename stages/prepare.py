@@ -1,9 +1,9 @@
 """Stage prepare: scale the pixels to [-1, 1] as float32 N×H×W×C."""
 
-from mnist_gan import cli
-from mnist_gan.data.datasets import load_raw
-from mnist_gan.data.prepare import prepare
-from mnist_gan.files import save_npz
+from gan_pipeline import cli
+from gan_pipeline.data.datasets import load_raw
+from gan_pipeline.data.prepare import prepare
+from gan_pipeline.files import save_npz
 
 
 def main(args, params):

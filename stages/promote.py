@@ -7,10 +7,10 @@ It acts on the shared model registry, not on files, so it is a command, not a DV
 
 from mlflow.tracking import MlflowClient
 
-from mnist_gan import cli, tracking
-from mnist_gan.errors import InputError
-from mnist_gan.logged_generator import find_run_for_generator
-from mnist_gan.registry import promote
+from gan_pipeline import cli, tracking
+from gan_pipeline.errors import InputError
+from gan_pipeline.logged_generator import find_run_for_generator
+from gan_pipeline.registry import promote
 
 
 def main(args, params):

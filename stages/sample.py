@@ -1,9 +1,9 @@
 """Stage sample: a grid of images from seeded noise, and latent walks between noise vectors."""
 
-from mnist_gan import cli, figures
-from mnist_gan.files import write_bytes
-from mnist_gan.keras_io import load_model
-from mnist_gan.noise import interpolation_noise, noise
+from gan_pipeline import cli, figures
+from gan_pipeline.files import write_bytes
+from gan_pipeline.model_files import load_model
+from gan_pipeline.noise import interpolation_noise, noise
 
 
 def main(args, params):

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import mlflow
 
-from mnist_gan import cli, history, tracking
-from mnist_gan.digests import json_sha256
-from mnist_gan.logged_generator import log_training_outputs
-from mnist_gan.run_record import record_pipeline_run
+from gan_pipeline import cli, history, tracking
+from gan_pipeline.digests import json_sha256
+from gan_pipeline.logged_generator import log_training_outputs
+from gan_pipeline.run_record import record_pipeline_run
 
 
 def main(args, params):

@@ -4,16 +4,16 @@ import resource
 import shutil
 from pathlib import Path
 
-from mnist_gan import cli, figures, history, tracking
-from mnist_gan.logged_generator import log_training_outputs
-from mnist_gan.checkpoints import clear, resumable
-from mnist_gan.digests import array_sha256
-from mnist_gan.data.prepare import check_scaled, prepared_layout
-from mnist_gan.files import load_npz, write_bytes, write_json, write_text
-from mnist_gan.keras_io import save_model
-from mnist_gan.platform_record import describe
-from mnist_gan.runtime import is_chief, resolve_precision
-from mnist_gan.training import train
+from gan_pipeline import cli, figures, history, tracking
+from gan_pipeline.logged_generator import log_training_outputs
+from gan_pipeline.checkpoints import clear, resumable
+from gan_pipeline.digests import array_sha256
+from gan_pipeline.data.prepare import check_scaled, prepared_layout
+from gan_pipeline.files import load_npz, write_bytes, write_json, write_text
+from gan_pipeline.model_files import save_model
+from gan_pipeline.platform_record import describe
+from gan_pipeline.runtime import is_chief, resolve_precision
+from gan_pipeline.training import train
 
 
 def main(args, params):

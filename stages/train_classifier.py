@@ -1,12 +1,12 @@
 """Stage train_classifier: the CNN whose features the evaluate stage measures in."""
 
-from mnist_gan import cli
-from mnist_gan.config import image_count
-from mnist_gan.data.datasets import load_raw
-from mnist_gan.data.prepare import scale
-from mnist_gan.evaluation.classifier import accuracy, train_classifier
-from mnist_gan.files import write_json
-from mnist_gan.keras_io import save_model
+from gan_pipeline import cli
+from gan_pipeline.config import image_count
+from gan_pipeline.data.datasets import load_raw
+from gan_pipeline.data.prepare import scale
+from gan_pipeline.evaluation.classifier import accuracy, train_classifier
+from gan_pipeline.files import write_json
+from gan_pipeline.model_files import save_model
 
 
 def main(args, params):

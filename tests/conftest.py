@@ -13,8 +13,8 @@ import pytest
 
 from helpers import (REPO, FileServer, free_ports, real_sources, synthetic_images,
                      write_sources)
-from mnist_gan.data.prepare import prepare
-from mnist_gan.files import save_npz
+from gan_pipeline.data.prepare import prepare
+from gan_pipeline.files import save_npz
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

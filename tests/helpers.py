@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from mnist_gan.config import DATASETS
-from mnist_gan.data.datasets import content_digest, raw_layout
-from mnist_gan.data.download import CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES
-from mnist_gan.data.prepare import prepare
-from mnist_gan.files import save_npz
+from gan_pipeline.config import DATASETS
+from gan_pipeline.data.datasets import content_digest, raw_layout
+from gan_pipeline.data.download import CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES
+from gan_pipeline.data.prepare import prepare
+from gan_pipeline.files import save_npz
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -9,8 +9,8 @@ import sys
 
 def _stage(body: str) -> subprocess.CompletedProcess:
     """A stage script whose main runs ``body``."""
-    script = ("from mnist_gan import cli\n"
-              "from mnist_gan.errors import InputError\n"
+    script = ("from gan_pipeline import cli\n"
+              "from gan_pipeline.errors import InputError\n"
               "import numpy as np\n"
               "def main(args, params):\n"
               f"    {body}\n"

@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from helpers import REPO, real_params, shrink, synthetic_images
-from mnist_gan.evaluation.classifier import build_classifier
-from mnist_gan.files import save_npz
-from mnist_gan.keras_io import save_model
+from gan_pipeline.evaluation.classifier import build_classifier
+from gan_pipeline.files import save_npz
+from gan_pipeline.model_files import save_model
 
 
 @pytest.mark.slow

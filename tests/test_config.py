@@ -6,8 +6,8 @@ import pydantic
 import pytest
 
 from helpers import REPO, real_params
-from mnist_gan.config import load_params, parse_params
-from mnist_gan.schema import ConfigError
+from gan_pipeline.config import load_params, parse_params
+from gan_pipeline.schema import ConfigError
 
 
 def test_repository_params_load_with_the_books_defaults():

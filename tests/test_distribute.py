@@ -10,7 +10,7 @@ import mlflow
 import pytest
 
 from helpers import free_ports, real_params, shrink, start_train_stage, train_workdir
-from mnist_gan.history import read_csv
+from gan_pipeline.history import read_csv
 
 pytestmark = pytest.mark.slow
 

@@ -14,12 +14,12 @@ import yaml
 
 from helpers import REPO
 
-PACKAGE = "mnist_gan"
+PACKAGE = "gan_pipeline"
 SRC = REPO / "src"
 
 
 def _module_file(name: str) -> Path | None:
-    """The file of project module ``name`` (``mnist_gan.x.y``), None for anything else."""
+    """The file of project module ``name`` (``gan_pipeline.x.y``), None for anything else."""
     if name != PACKAGE and not name.startswith(PACKAGE + "."):
         return None
     path = SRC.joinpath(*name.split("."))
@@ -33,7 +33,7 @@ def _imported_modules(path: Path) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             names.add(node.module)
-            # `from mnist_gan import cli` imports the module mnist_gan.cli
+            # `from gan_pipeline import cli` imports the module gan_pipeline.cli
             names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return names
 

@@ -5,8 +5,8 @@ import io
 import numpy as np
 import pytest
 
-from mnist_gan import figures
-from mnist_gan.history import HistoryRow
+from gan_pipeline import figures
+from gan_pipeline.history import HistoryRow
 
 
 def test_figures_are_reproducible_pngs_with_the_seeds_layout():

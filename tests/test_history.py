@@ -2,9 +2,9 @@
 
 import pytest
 
-from mnist_gan import history
-from mnist_gan.files import write_text
-from mnist_gan.history import HistoryRow
+from gan_pipeline import history
+from gan_pipeline.files import write_text
+from gan_pipeline.history import HistoryRow
 
 
 def test_history_round_trips_and_prints_the_seeds_line(tmp_path):

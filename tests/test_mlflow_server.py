@@ -19,9 +19,9 @@ from mlflow.tracking import MlflowClient
 
 from helpers import (TRAIN_ARGS, REPO, free_ports, real_params, shrink, synthetic_images,
                      train_workdir)
-from mnist_gan.data.datasets import content_digest, summary
-from mnist_gan.files import save_npz, write_json
-from mnist_gan.registry import CHAMPION, promote
+from gan_pipeline.data.datasets import content_digest, summary
+from gan_pipeline.files import save_npz, write_json
+from gan_pipeline.registry import CHAMPION, promote
 from servers import start, stop
 
 pytestmark = pytest.mark.slow

@@ -76,7 +76,7 @@ def test_parallel_queued_experiments_log_to_the_repos_store(two_runs):
     versions_before = len(client.search_model_versions("name='dcgan-mnist-generator'"))
     # Each queued experiment must run the code it was queued with (here with a marker line),
     # not what the workspace holds when the queue runs (here a line that fails).
-    noise = repo / "src/mnist_gan/noise.py"
+    noise = repo / "src/gan_pipeline/noise.py"
     committed = noise.read_text()
     try:
         noise.write_text(committed + "print('noise.py as queued')\n")

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from helpers import real_params
-from mnist_gan.config import ARCHITECTURES, DATASETS, parse_params
-from mnist_gan.models import LOGIT, NETS, PROBABILITY, build_discriminator, build_generator
-from mnist_gan.runtime import configure_runtime
-from mnist_gan.training import build_gan
+from gan_pipeline.config import ARCHITECTURES, DATASETS, parse_params
+from gan_pipeline.models import LOGIT, NETS, PROBABILITY, build_discriminator, build_generator
+from gan_pipeline.runtime import configure_runtime
+from gan_pipeline.training import build_gan
 
 PARAMS = parse_params(real_params())
 MNIST = DATASETS["mnist"].image_shape

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from mnist_gan.native_logs import drop_benign
+from gan_pipeline.native_logs import drop_benign
 
 # Lines TensorFlow 2.21 printed on every stage of a healthy CPU-only run.
 STARTUP = (b"WARNING: All log messages before absl::InitializeLog() is called are written to "
@@ -24,7 +24,7 @@ def test_only_the_benign_lines_are_dropped_and_partial_text_passes_at_once():
 
 
 def test_a_stage_prints_no_tensorflow_startup_lines_but_its_own_output_and_errors():
-    script = ("from mnist_gan import cli\n"
+    script = ("from gan_pipeline import cli\n"
               "import sys, tensorflow as tf\n"
               "tf.constant(1.0).numpy()\n"
               "sys.stderr.write('\\rprogress 50%')\n"

@@ -244,7 +244,7 @@ def test_mlflow_follows_what_dvc_restores(pipeline):
     # generator, evaluate comes from the run cache, and the new run and version still get
     # their fid.
     run(["dvc", "exp", "run", "-S", "data.dataset=mnist", "-S", "train.iterations=4"], repo)
-    gan = repo / "src/mnist_gan/gan.py"
+    gan = repo / "src/gan_pipeline/gan.py"
     gan.write_text(gan.read_text() + "# a comment\n")
     done = run(["dvc", "repro"], repo).stdout
     assert "Running stage 'train'" in done

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mnist_gan.platform_record import cpu_info, describe
+from gan_pipeline.platform_record import cpu_info, describe
 
 CPUINFO = """processor\t: 0
 vendor_id\t: AuthenticAMD

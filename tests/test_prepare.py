@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from helpers import synthetic_images
-from mnist_gan.data.prepare import prepare, scale
+from gan_pipeline.data.prepare import prepare, scale
 
 
 def test_scaling_matches_the_seed_exactly():

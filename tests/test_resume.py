@@ -20,10 +20,10 @@ from helpers import (TRAIN_ARGS, REPO, FileServer, real_params, real_size, serve
                      shrink, start_train_stage, synthetic_images, train_workdir,
                      write_sources)
 from repo_helpers import copy_repo, git_commit_all, run
-from mnist_gan.config import parse_params
-from mnist_gan.data.prepare import prepare
-from mnist_gan.files import save_npz
-from mnist_gan.training import NonFiniteLossError, train
+from gan_pipeline.config import parse_params
+from gan_pipeline.data.prepare import prepare
+from gan_pipeline.files import save_npz
+from gan_pipeline.training import NonFiniteLossError, train
 
 TRAIN_OUTPUTS = ["models/generator.keras", "models/discriminator.keras", "reports/history.csv",
                  "reports/platform.json",

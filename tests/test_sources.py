@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from helpers import REPO
-from mnist_gan.config import DATASETS
-from mnist_gan.data.sources import IdxMirror, UrlMirror, WheelMirror, load_sources, parse_sources
-from mnist_gan.schema import ConfigError
+from gan_pipeline.config import DATASETS
+from gan_pipeline.data.sources import IdxMirror, UrlMirror, WheelMirror, load_sources, parse_sources
+from gan_pipeline.schema import ConfigError
 
 
 def _source(dataset: str) -> dict:

@@ -21,8 +21,8 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from mnist_gan.config import REFERENCE_DOUBLINGS, Architecture, ModelConfig, generator_doublings
-from mnist_gan.errors import InputError
+from gan_pipeline.config import REFERENCE_DOUBLINGS, Architecture, ModelConfig, generator_doublings
+from gan_pipeline.errors import InputError
 
 ImageShape = tuple[int, int, int]
 

@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from mnist_gan.config import ClassifierConfig
+from gan_pipeline.config import ClassifierConfig
 
 FEATURES_LAYER = "features"
 

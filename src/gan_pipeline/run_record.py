@@ -26,10 +26,10 @@ from mlflow.tracking import MlflowClient
 from mlflow.types import Schema, TensorSpec
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
-from mnist_gan.data.datasets import raw_layout
-from mnist_gan.digests import file_sha256, json_sha256
-from mnist_gan.logged_generator import find_run_for_generator, logged_model_id
-from mnist_gan.tracking import connect, start_run
+from gan_pipeline.data.datasets import raw_layout
+from gan_pipeline.digests import file_sha256, json_sha256
+from gan_pipeline.logged_generator import find_run_for_generator, logged_model_id
+from gan_pipeline.tracking import connect, start_run
 
 METRIC_SECTIONS = ("quality", "share_of_class")
 # Evaluation metrics copied onto the model version, for the registry UI and for `promote`.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mnist_gan.errors import InputError
+from gan_pipeline.errors import InputError
 
 
 @dataclass(frozen=True)

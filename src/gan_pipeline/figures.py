@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from mnist_gan.history import HistoryRow  # noqa: E402
+from gan_pipeline.history import HistoryRow  # noqa: E402
 
 
 def to_png(fig: Figure) -> bytes:

@@ -1,5 +1,5 @@
 """``params.yaml`` validated once, before any work, into frozen pydantic models (errors name
-the full key: see mnist_gan.schema)."""
+the full key: see gan_pipeline.schema)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, PlainValidator, model_validator
 
-from mnist_gan.errors import InputError
-from mnist_gan.schema import (Count, Fraction, KeyedError, Number, Positive,
+from gan_pipeline.errors import InputError
+from gan_pipeline.schema import (Count, Fraction, KeyedError, Number, Positive,
                               Section, Seed, read_yaml, validate)
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ DATASETS = {
     "cifar10": DatasetSpec("CIFAR-10", (32, 32, 3), 50_000),
 }
 Dataset = Literal[tuple(DATASETS)]
-# See mnist_gan.models, which builds each one.
+# See gan_pipeline.models, which builds each one.
 Architecture = Literal["dcgan", "dcgan_tf", "mlp"]
 ARCHITECTURES: tuple[str, ...] = typing.get_args(Architecture)
 
@@ -127,7 +127,7 @@ class TrainConfig(Section):
     # A Keras mixed-precision policy, or auto: mixed_bfloat16 on a CPU-only machine whose CPU
     # computes bf16 natively, else float32.
     precision: Literal["auto", "float32", "mixed_bfloat16", "mixed_float16"]
-    fused_generator_pass: bool  # one generator forward per iteration (see mnist_gan.gan)
+    fused_generator_pass: bool  # one generator forward per iteration (see gan_pipeline.gan)
     jit_compile: bool  # XLA-compile the train step
     deterministic: bool  # TensorFlow op determinism: same seed, same weights
     intra_op_threads: Seed  # 0: TensorFlow's default (all cores)

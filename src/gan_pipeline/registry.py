@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from mnist_gan.errors import InputError
+from gan_pipeline.errors import InputError
 
 CHAMPION = "champion"
 

@@ -5,14 +5,14 @@ import sys
 import time
 
 from helpers import REPO
-from mnist_gan.keras_io import load_model
+from gan_pipeline.model_files import load_model
 
 
 def test_keras_model_files_are_byte_deterministic_across_processes(tmp_path):
     # Two processes: Keras writes memory addresses into config.json, which differ between them.
-    script = ("import sys; from mnist_gan.config import load_params;"
-              "from mnist_gan.keras_io import save_model;"
-              "from mnist_gan.models import build_generator;"
+    script = ("import sys; from gan_pipeline.config import load_params;"
+              "from gan_pipeline.model_files import save_model;"
+              "from gan_pipeline.models import build_generator;"
               "import keras; keras.utils.set_random_seed(0);"
               f"save_model(build_generator(load_params({str(REPO / 'params.yaml')!r}).model,"
               " (28, 28, 1)), sys.argv[1])")

@@ -9,11 +9,11 @@ import keras
 import numpy as np
 from tqdm import tqdm
 
-from mnist_gan.config import EvaluateConfig
-from mnist_gan.errors import InputError
-from mnist_gan.evaluation import metrics
-from mnist_gan.evaluation.classifier import features_and_probs
-from mnist_gan.noise import noise
+from gan_pipeline.config import EvaluateConfig
+from gan_pipeline.errors import InputError
+from gan_pipeline.evaluation import metrics
+from gan_pipeline.evaluation.classifier import features_and_probs
+from gan_pipeline.noise import noise
 
 
 def generate(generator: keras.Model, count: int, batch_size: int, seed: int

@@ -12,9 +12,9 @@ import signal
 import sys
 from collections.abc import Callable
 
-from mnist_gan import native_logs
-from mnist_gan.config import Params, load_params
-from mnist_gan.errors import InputError
+from gan_pipeline import native_logs
+from gan_pipeline.config import Params, load_params
+from gan_pipeline.errors import InputError
 
 # TensorFlow's own log level (its INFO and WARNING lines once absl's log is initialised);
 # native_logs drops the lines it prints before that.

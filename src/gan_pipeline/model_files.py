@@ -7,8 +7,8 @@ from pathlib import Path
 
 import keras
 
-from mnist_gan.errors import InputError
-from mnist_gan.files import atomic_path, normalize_zip
+from gan_pipeline.errors import InputError
+from gan_pipeline.files import atomic_path, normalize_zip
 
 
 def _drop_save_date(metadata: bytes) -> bytes:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from mnist_gan.errors import InputError
+from gan_pipeline.errors import InputError
 
 
 class ConfigError(InputError):

@@ -10,8 +10,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from mnist_gan.config import TrainConfig
-from mnist_gan.errors import InputError
+from gan_pipeline.config import TrainConfig
+from gan_pipeline.errors import InputError
 
 
 def cpu_has_native_bf16() -> bool:

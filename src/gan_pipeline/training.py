@@ -19,15 +19,15 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from mnist_gan.config import ModelConfig, TrainConfig
-from mnist_gan.checkpoints import Checkpoints, clear, fingerprint
-from mnist_gan.digests import array_sha256
-from mnist_gan.errors import InputError
-from mnist_gan.gan import GAN, NON_FINITE
-from mnist_gan.history import HistoryRow
-from mnist_gan.models import NETS, ImageShape, build_discriminator, build_generator
-from mnist_gan.noise import noise
-from mnist_gan.runtime import configure_runtime, is_chief
+from gan_pipeline.config import ModelConfig, TrainConfig
+from gan_pipeline.checkpoints import Checkpoints, clear, fingerprint
+from gan_pipeline.digests import array_sha256
+from gan_pipeline.errors import InputError
+from gan_pipeline.gan import GAN, NON_FINITE
+from gan_pipeline.history import HistoryRow
+from gan_pipeline.models import NETS, ImageShape, build_discriminator, build_generator
+from gan_pipeline.noise import noise
+from gan_pipeline.runtime import configure_runtime, is_chief
 
 
 class TrainingInterrupted(KeyboardInterrupt):

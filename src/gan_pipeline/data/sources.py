@@ -1,7 +1,7 @@
 """``data/sources/<dataset>.yaml``: where a dataset comes from, validated before any download.
 
 Mirrors are tried in order, and each file is checked against its sha256 before it is parsed.
-Three kinds exist, told apart by the key only that kind has (see mnist_gan.data.download):
+Three kinds exist, told apart by the key only that kind has (see gan_pipeline.data.download):
 ``url`` (one file), ``base_url`` (four IDX files) and ``requirement`` (a PyPI wheel).
 """
 
@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, ValidationInfo, model_validator
 
-from mnist_gan.schema import KeyedError, Section, Sha256, read_yaml, validate
+from gan_pipeline.schema import KeyedError, Section, Sha256, read_yaml, validate
 
 UrlFormat = Literal["keras_npz", "cifar10_python"]  # Keras's .npz, or CIFAR-10's tarball
 URL_FORMATS: tuple[str, ...] = typing.get_args(UrlFormat)
@@ -71,7 +71,7 @@ Mirror = Annotated[
 
 class DatasetSource(Section):
     mirrors: tuple[Mirror, ...] = Field(strict=False, min_length=1)  # a YAML list
-    # sha256 over the decoded arrays (mnist_gan.data.datasets.content_digest), equal whichever
+    # sha256 over the decoded arrays (gan_pipeline.data.datasets.content_digest), equal whichever
     # mirror served them; null where a single mirror's file checksums pin the data.
     content_digest: Sha256 | None
 

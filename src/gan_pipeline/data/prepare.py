@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnist_gan.config import DATASETS, image_count
-from mnist_gan.errors import InputError
+from gan_pipeline.config import DATASETS, image_count
+from gan_pipeline.errors import InputError
 
 
 def prepared_layout(dataset: str) -> dict[str, tuple[str, tuple[int | None, ...]]]:

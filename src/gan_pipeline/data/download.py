@@ -1,6 +1,6 @@
 """Fetch a dataset from an ordered list of mirrors, verifying every byte before it is used.
 
-Three kinds of mirror exist (see :mod:`mnist_gan.data.sources`):
+Three kinds of mirror exist (see :mod:`gan_pipeline.data.sources`):
 
 * :class:`UrlMirror`: one file over HTTP(S), with a short connect timeout so that an offline
   machine moves on at once instead of hanging: Keras's ``.npz`` (``mnist.npz``) or CIFAR-10's
@@ -34,11 +34,11 @@ import numpy as np
 import requests
 from tqdm import tqdm
 
-from mnist_gan.config import DownloadConfig
-from mnist_gan.data.datasets import check_raw, content_digest
-from mnist_gan.data.sources import DatasetSource, IdxMirror, Mirror, UrlMirror, WheelMirror
-from mnist_gan.digests import bytes_sha256
-from mnist_gan.errors import InputError
+from gan_pipeline.config import DownloadConfig
+from gan_pipeline.data.datasets import check_raw, content_digest
+from gan_pipeline.data.sources import DatasetSource, IdxMirror, Mirror, UrlMirror, WheelMirror
+from gan_pipeline.digests import bytes_sha256
+from gan_pipeline.errors import InputError
 
 Arrays = dict[str, np.ndarray]
 

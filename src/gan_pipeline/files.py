@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from mnist_gan.errors import InputError
+from gan_pipeline.errors import InputError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)

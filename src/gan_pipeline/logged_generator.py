@@ -11,8 +11,8 @@ from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
 from mlflow.types import ParamSchema, ParamSpec, Schema, TensorSpec
 
-from mnist_gan.digests import file_sha256
-from mnist_gan.tracking import connect, log_artifact
+from gan_pipeline.digests import file_sha256
+from gan_pipeline.tracking import connect, log_artifact
 
 # Ties a run to the generator file it produced, so later stages (track, promote) find the
 # run from their input alone, with no run-id file that would change every run.
@@ -40,7 +40,7 @@ def log_generator(generator_path: str | Path, z_dim: int, image_shape: tuple[int
     import keras
     import tensorflow as tf
 
-    from mnist_gan import serving
+    from gan_pipeline import serving
 
     info = mlflow.pyfunc.log_model(
         name=LOGGED_MODEL_NAME,

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from mnist_gan.config import Params
-from mnist_gan.evaluation.evaluate import evaluate
-from mnist_gan.noise import noise
-from mnist_gan.training import train
+from gan_pipeline.config import Params
+from gan_pipeline.evaluation.evaluate import evaluate
+from gan_pipeline.noise import noise
+from gan_pipeline.training import train
 
 
 @dataclass(frozen=True)

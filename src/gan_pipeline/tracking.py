@@ -26,10 +26,10 @@ import requests
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from mnist_gan.config import Params
-from mnist_gan.digests import json_sha256
-from mnist_gan.errors import InputError
-from mnist_gan.history import HistoryRow
+from gan_pipeline.config import Params
+from gan_pipeline.digests import json_sha256
+from gan_pipeline.errors import InputError
+from gan_pipeline.history import HistoryRow
 
 CHECKPOINT_DIR_TAG = "checkpoint_dir"
 # What the experiment is: model training, not a GenAI app (MLflow's API and older UIs read

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from mnist_gan.config import ModelConfig, TrainConfig
-from mnist_gan.digests import json_sha256
-from mnist_gan.errors import InputError
-from mnist_gan.gan import GAN
-from mnist_gan.history import HistoryRow
+from gan_pipeline.config import ModelConfig, TrainConfig
+from gan_pipeline.digests import json_sha256
+from gan_pipeline.errors import InputError
+from gan_pipeline.gan import GAN
+from gan_pipeline.history import HistoryRow
 
 # Train params that do not change what a given iteration computes: a run can be resumed
 # with a longer `iterations`, or with checkpoints kept at another interval.
