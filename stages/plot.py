@@ -1,8 +1,9 @@
-"""Stage plot: the book's loss and accuracy curves, and the progress grids as a GIF."""
+"""Stage plot: the book's loss and accuracy curves, the quality measured while training, and
+the progress grids as a GIF."""
 
 from pathlib import Path
 
-from gan_pipeline import cli, figures, history
+from gan_pipeline import cli, figures, history, quality
 from gan_pipeline.files import write_bytes
 
 
@@ -10,9 +11,12 @@ def main(args, _params):
     plots = figures.history_plots(history.read_csv(args.history))
     write_bytes(args.losses, plots["losses.png"])
     write_bytes(args.accuracy, plots["accuracy.png"])
+    write_bytes(args.quality_png, figures.to_png(figures.quality_plot(
+        quality.read_csv(args.quality))))
     grids = sorted(Path(args.progress_dir).glob("iteration_*.png"))
     write_bytes(args.gif, figures.progress_gif([png.read_bytes() for png in grids]))
-    print(f"plot: wrote {args.losses}, {args.accuracy} and {args.gif} ({len(grids)} frames)")
+    print(f"plot: wrote {args.losses}, {args.accuracy}, {args.quality_png} and {args.gif} "
+          f"({len(grids)} frames)")
 
 
 if __name__ == "__main__":
@@ -20,6 +24,8 @@ if __name__ == "__main__":
     p.add_argument("--history", required=True, help="the training history CSV")
     p.add_argument("--losses", required=True, help="the loss plot PNG to write")
     p.add_argument("--accuracy", required=True, help="the accuracy plot PNG to write")
+    p.add_argument("--quality", required=True, help="the quality measured while training")
+    p.add_argument("--quality-png", required=True, help="the quality plot PNG to write")
     p.add_argument("--progress-dir", required=True, help="the fixed-noise grids of training")
     p.add_argument("--gif", required=True, help="the progress animation to write")
     cli.run(main, p.parse_args())

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import mlflow
 
-from gan_pipeline import cli, history, tracking
+from gan_pipeline import cli, history, quality, tracking
 from gan_pipeline.digests import json_sha256
 from gan_pipeline.logged_generator import log_training_outputs
 from gan_pipeline.run_record import record_pipeline_run
@@ -31,6 +31,8 @@ def main(args, params):
         mlflow.log_params(logged)
         for point in history.read_csv(args.history):
             tracking.log_history_row(point)
+        for row in quality.read_csv(args.quality):
+            tracking.log_quality_row(row)
         for png in sorted(args.progress_dir.glob("iteration_*.png")):
             tracking.log_artifact(png, "progress")
         tracking.log_artifact(args.platform)
@@ -51,6 +53,7 @@ if __name__ == "__main__":
     p = cli.parser(__doc__.split("\n\n")[0])
     p.add_argument("--generator", required=True, help="the trained generator (.keras)")
     p.add_argument("--history", required=True, help="the training history CSV")
+    p.add_argument("--quality", required=True, help="the quality measured while training")
     p.add_argument("--progress-dir", required=True, type=Path, help="the fixed-noise grids")
     p.add_argument("--platform", required=True, help="what the training ran on (JSON)")
     p.add_argument("--dataset", required=True,

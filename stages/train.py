@@ -4,13 +4,14 @@ import resource
 import shutil
 from pathlib import Path
 
-from gan_pipeline import cli, figures, history, tracking
-from gan_pipeline.logged_generator import log_training_outputs
+from gan_pipeline import cli, figures, history, quality, tracking
 from gan_pipeline.checkpoints import clear, resumable
-from gan_pipeline.digests import array_sha256
 from gan_pipeline.data.prepare import check_scaled, prepared_layout
+from gan_pipeline.digests import array_sha256
+from gan_pipeline.evaluation.probe import QualityProbe
 from gan_pipeline.files import load_npz, write_bytes, write_json, write_text
-from gan_pipeline.model_files import save_model
+from gan_pipeline.logged_generator import log_training_outputs
+from gan_pipeline.model_files import load_model, save_model
 from gan_pipeline.platform_record import describe
 from gan_pipeline.runtime import is_chief, resolve_precision
 from gan_pipeline.training import train
@@ -18,7 +19,8 @@ from gan_pipeline.training import train
 
 def main(args, params):
     layout = prepared_layout(params.data.dataset)
-    images = load_npz(args.data, {"x_train": layout["x_train"]})["x_train"]
+    data = load_npz(args.data, {name: layout[name] for name in ("x_train", "x_test")})
+    images = data["x_train"]
     check_scaled(images, f"{args.data}: x_train")
     if not is_chief(params.train):
         # A non-chief worker of a multi-worker run trains in step with the chief and then
@@ -33,7 +35,12 @@ def main(args, params):
     shutil.rmtree(progress_dir, ignore_errors=True)  # grids of an earlier, longer run
     progress_dir.mkdir(parents=True)
     grid = params.train.progress_grid
-    points = []
+    points, quality_rows = [], []
+    write_text(args.quality, quality.to_csv(quality_rows))  # no rows without eval_interval
+    probe = None
+    if params.train.eval_interval is not None:
+        probe = QualityProbe(load_model(args.classifier), data["x_test"],
+                             params.train.eval_samples, params.model.z_dim, params.train.seed)
 
     def on_sample(point, grid_images):
         points.append(point)
@@ -43,6 +50,11 @@ def main(args, params):
         tracking.log_history_row(point)
         tracking.log_artifact(png, "progress")
 
+    def on_quality(row):
+        quality_rows.append(row)
+        write_text(args.quality, quality.to_csv(quality_rows))
+        tracking.log_quality_row(row)
+
     logged_params = {**tracking.training_params(params),
                      "train.precision_resolved": resolve_precision(params.train.precision)}
     digest = array_sha256(images)
@@ -51,7 +63,8 @@ def main(args, params):
                                digest,
                                checkpoint_dir=checkpoint_dir,
                                resuming=resumable(checkpoint_dir, params.train)) as run:
-        result = train(params.model, params.train, images, on_sample, checkpoint_dir, digest)
+        result = train(params.model, params.train, images, on_sample, checkpoint_dir, digest,
+                       probe, on_quality)
         save_model(result.generator, args.generator)
         save_model(result.discriminator, args.discriminator)
         cfg = params.train
@@ -76,6 +89,10 @@ if __name__ == "__main__":
     p.add_argument("--discriminator", required=True, help="where to save the discriminator")
     p.add_argument("--history", required=True, help="the CSV of losses per sample interval")
     p.add_argument("--progress-dir", required=True, help="folder for the fixed-noise grids")
+    p.add_argument("--classifier", required=True,
+                   help="the evaluation classifier, for quality while training (.keras)")
+    p.add_argument("--quality", required=True,
+                   help="the CSV of fid and classifier_score per train.eval_interval")
     p.add_argument("--platform", required=True,
                    help="where to write what the run ran on (CPU, ISA, versions, precision)")
     p.add_argument("--checkpoint-dir", required=True,

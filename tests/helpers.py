@@ -170,7 +170,8 @@ def free_ports(n: int = 1) -> list[int]:
 TRAIN_ARGS = ["--data", "data/prepared/dataset.npz", "--generator", "models/generator.keras",
               "--discriminator", "models/discriminator.keras", "--history",
               "reports/history.csv", "--progress-dir", "reports/progress", "--platform",
-              "reports/platform.json", "--checkpoint-dir", "checkpoints/train"]
+              "reports/platform.json", "--checkpoint-dir", "checkpoints/train",
+              "--classifier", "models/classifier.keras", "--quality", "reports/quality.csv"]
 
 
 def train_workdir(root: Path, raw_params: dict, data: Path | None = None) -> Path:

@@ -20,9 +20,12 @@ from helpers import (TRAIN_ARGS, REPO, FileServer, real_params, real_size, serve
                      shrink, start_train_stage, synthetic_images, train_workdir,
                      write_sources)
 from repo_helpers import copy_repo, git_commit_all, run
+from gan_pipeline import quality
 from gan_pipeline.config import parse_params
+from gan_pipeline.evaluation.classifier import build_classifier
 from gan_pipeline.data.prepare import prepare
 from gan_pipeline.files import save_npz
+from gan_pipeline.model_files import save_model
 from gan_pipeline.training import NonFiniteLossError, train
 
 TRAIN_OUTPUTS = ["models/generator.keras", "models/discriminator.keras", "reports/history.csv",
@@ -37,10 +40,20 @@ def _workdir(root: Path) -> Path:
 
 
 def _real_size_workdir(root: Path, data: Path) -> Path:
-    """100 iterations at batch 128 on data of MNIST's size, a checkpoint every 10."""
+    """100 iterations at batch 128 on data of MNIST's size, a checkpoint every 10, a moving
+    average of the generator, the quality measured every 50 (with an untrained classifier:
+    its features will do)."""
     raw = real_size(real_params(), iterations=100, sample_interval=10)
-    raw["train"]["checkpoint_interval"] = 10
-    return train_workdir(root, raw, data)
+    raw["train"].update(checkpoint_interval=10, ema=0.9, eval_interval=50, eval_samples=500)
+    workdir = train_workdir(root, raw, data)
+    save_model(build_classifier((28, 28, 1)), workdir / "models" / "classifier.keras")
+    return workdir
+
+
+def _measured(workdir: Path) -> list[tuple]:
+    """The quality rows without their training seconds, which no two runs share."""
+    return [(r.iteration, r.fid, r.classifier_score)
+            for r in quality.read_csv(workdir / "reports/quality.csv")]
 
 
 def _train(workdir: Path, uri: str) -> subprocess.Popen:
@@ -77,14 +90,19 @@ def test_sigterm_then_resume_ends_with_the_uninterrupted_runs_bytes(tmp_path, mn
     assert resumed.returncode == 0, output
     assert "resuming from the checkpoint of iteration" in output
     assert _bytes(interrupted) == _bytes(straight)
+    assert [row[0] for row in _measured(straight)] == [50, 100]
+    assert _measured(interrupted) == _measured(straight)
     assert list((interrupted / "checkpoints/train").iterdir()) == []  # done: nothing to resume
 
     mlflow.set_tracking_uri(uri)
     runs = mlflow.search_runs(experiment_names=["dcgan-mnist"], order_by=["start_time"])
     assert list(runs["status"]) == ["FINISHED", "KILLED", "FINISHED"]
     assert runs["tags.resumed_from"].iloc[2] == runs["run_id"].iloc[1]
-    history = mlflow.MlflowClient().get_metric_history(runs["run_id"].iloc[2], "train/g_loss")
+    client = mlflow.MlflowClient()
+    history = client.get_metric_history(runs["run_id"].iloc[2], "train/g_loss")
     assert [m.step for m in history] == list(range(10, 101, 10))
+    assert [m.step for m in client.get_metric_history(runs["run_id"].iloc[2], "train/fid")] == [
+        50, 100]
 
 
 @pytest.mark.slow

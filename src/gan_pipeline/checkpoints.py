@@ -1,18 +1,19 @@
 """Training checkpoints that let an interrupted run finish with the same bytes as an
 uninterrupted one.
 
-A checkpoint (``tf.train.CheckpointManager``) holds both nets, both optimizers' state, the
-seed generator's state (batch order and noise), the iteration, and the history so far with
-its progress grids. It also holds a fingerprint of everything that shapes the training
-trajectory (params and data); a checkpoint with another fingerprint is refused before
-anything is loaded.
+A checkpoint (``tf.train.CheckpointManager``) holds both nets (and the generator's moving
+average, with ``train.ema``), both optimizers' state, the seed generator's state (batch order
+and noise), the iteration, and what the run recorded so far: the history with its progress
+grids, the quality rows and the training time. It also holds a fingerprint of everything
+that shapes the training trajectory (params and data); a checkpoint with another fingerprint
+is refused before anything is loaded.
 """
 
 from __future__ import annotations
 
 import io
 import shutil
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from gan_pipeline.digests import json_sha256
 from gan_pipeline.errors import InputError
 from gan_pipeline.gan import GAN
 from gan_pipeline.history import HistoryRow
+from gan_pipeline.quality import QualityRow
 
 # Train params that do not change what a given iteration computes: a run can be resumed
 # with a longer `iterations`, or with checkpoints kept at another interval.
@@ -39,25 +41,37 @@ def fingerprint(model_cfg: ModelConfig, train_cfg: TrainConfig, images_digest: s
 
 
 @dataclass(frozen=True)
-class Restored:
-    iteration: int
+class Progress:
+    """What a run has recorded so far, besides the nets and optimizers."""
+
     history: list[HistoryRow]
     grids: list[np.ndarray]
+    quality: list[QualityRow]
+    seconds: float  # training wall time so far
 
 
-def _pack(history: list[HistoryRow], grids: list[np.ndarray]) -> bytes:
+@dataclass(frozen=True)
+class Restored:
+    iteration: int
+    progress: Progress
+
+
+def _pack(progress: Progress) -> bytes:
     buf = io.BytesIO()
-    np.savez(buf, points=np.array([[p.iteration, p.d_loss, p.d_acc, p.g_loss] for p in history],
+    np.savez(buf, points=np.array([astuple(p) for p in progress.history],
                                   dtype=np.float64).reshape(-1, 4),
-             grids=np.array(grids, dtype=np.float32))
+             grids=np.array(progress.grids, dtype=np.float32),
+             quality=np.array([astuple(q) for q in progress.quality],
+                              dtype=np.float64).reshape(-1, 4),
+             seconds=np.float64(progress.seconds))
     return buf.getvalue()
 
 
-def _unpack(data: bytes) -> tuple[list[HistoryRow], list[np.ndarray]]:
+def _unpack(data: bytes) -> Progress:
     with np.load(io.BytesIO(data)) as npz:
-        history = [HistoryRow(int(row[0]), float(row[1]), float(row[2]), float(row[3]))
-                   for row in npz["points"]]
-        return history, list(npz["grids"])
+        history = [HistoryRow(int(row[0]), *map(float, row[1:])) for row in npz["points"]]
+        quality = [QualityRow(int(row[0]), *map(float, row[1:])) for row in npz["quality"]]
+        return Progress(history, list(npz["grids"]), quality, float(npz["seconds"]))
 
 
 class Checkpoints:
@@ -69,8 +83,10 @@ class Checkpoints:
         self._iteration = tf.Variable(0, dtype=tf.int64, trainable=False)
         self._history = tf.Variable(b"", dtype=tf.string, trainable=False)
         self._fingerprint = tf.Variable(fingerprint, dtype=tf.string, trainable=False)
+        averaged = {} if gan.averaged_generator is None else {
+            "averaged_generator": gan.averaged_generator}
         self._checkpoint = tf.train.Checkpoint(
-            generator=gan.generator, discriminator=gan.discriminator,
+            **averaged, generator=gan.generator, discriminator=gan.discriminator,
             d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer,
             seed_state=gan.seed_generator.state.value, iteration=self._iteration,
             history=self._history, fingerprint=self._fingerprint)
@@ -90,12 +106,11 @@ class Checkpoints:
                 f"(fingerprint {stored[:12]}…, now {self.fingerprint[:12]}…); it is not "
                 f"loaded. Set train.resume: false to start fresh.")
         self._checkpoint.restore(path).assert_existing_objects_matched()
-        history, grids = _unpack(self._history.numpy())
-        return Restored(int(self._iteration.numpy()), history, grids)
+        return Restored(int(self._iteration.numpy()), _unpack(self._history.numpy()))
 
-    def save(self, iteration: int, history: list[HistoryRow], grids: list[np.ndarray]) -> None:
+    def save(self, iteration: int, progress: Progress) -> None:
         self._iteration.assign(iteration)
-        self._history.assign(_pack(history, grids))
+        self._history.assign(_pack(progress))
         self._manager.save(checkpoint_number=iteration)
 
 

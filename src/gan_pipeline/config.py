@@ -123,6 +123,13 @@ class TrainConfig(Section):
     resume: bool
     adam: AdamConfig
     progress_grid: GridConfig
+    # > 0: the generator handed out is an exponential moving average of its weights, each
+    # iteration average = ema · average + (1 − ema) · weights; 0: the generator itself.
+    ema: Fraction
+    # Quality while training: every eval_interval iterations, fid and classifier_score of
+    # eval_samples images (reports/quality.csv). null: none, and training is unchanged.
+    eval_interval: Count | None
+    eval_samples: Annotated[int, Field(ge=2)]  # a covariance needs two
     # Speed and reproducibility switches, each measured by benchmarks/train_throughput.py.
     # A Keras mixed-precision policy, or auto: mixed_bfloat16 on a CPU-only machine whose CPU
     # computes bf16 natively, else float32.
@@ -143,6 +150,10 @@ class TrainConfig(Section):
             raise KeyedError(("sample_interval",),
                              f"must be <= train.iterations ({self.iterations})",
                              self.sample_interval)
+        if self.eval_interval is not None and self.iterations % self.eval_interval:
+            raise KeyedError(("eval_interval",), f"must divide train.iterations "
+                             f"({self.iterations}), so that the run ends measured",
+                             self.eval_interval)
         if self.jit_compile and self.strategy != "default":
             raise KeyedError(("jit_compile",), "is only supported with train.strategy default",
                              self.jit_compile)

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from gan_pipeline.history import HistoryRow  # noqa: E402
+from gan_pipeline.quality import QualityRow  # noqa: E402
 
 
 def to_png(fig: Figure) -> bytes:
@@ -94,6 +95,24 @@ def losses_plot(history: Sequence[HistoryRow]) -> Figure:
     plt.xlabel("Iteration")
     plt.ylabel("Loss")
     plt.legend()
+    fig.tight_layout()
+    return fig
+
+
+def quality_plot(rows: Sequence[QualityRow]) -> Figure:
+    """fid against iterations and against training minutes (train.eval_interval)."""
+    fig, (by_iteration, by_minute) = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    fids = [r.fid for r in rows]
+    by_iteration.plot([r.iteration for r in rows], fids, marker="o")
+    by_iteration.set_xlabel("Iteration")
+    by_iteration.set_ylabel("FID (lower is better)")
+    by_minute.plot([r.seconds / 60 for r in rows], fids, marker="o")
+    by_minute.set_xlabel("Training wall time (minutes)")
+    if not rows:
+        for ax in (by_iteration, by_minute):
+            ax.text(0.5, 0.5, "not measured: train.eval_interval is null",
+                    ha="center", va="center", transform=ax.transAxes)
+    fig.suptitle("FID while training")
     fig.tight_layout()
     return fig
 

@@ -58,7 +58,7 @@ class GAN:
                  probability: Callable[[tf.Tensor], tf.Tensor],
                  d_optimizer: keras.optimizers.Optimizer,
                  g_optimizer: keras.optimizers.Optimizer, z_dim: int, seed: int,
-                 fused_generator_pass: bool = False):
+                 fused_generator_pass: bool = False, ema: float = 0.0):
         self.generator = generator
         self.discriminator = discriminator
         self.loss = loss
@@ -71,6 +71,23 @@ class GAN:
         # Build the optimizer slots now: variables cannot be created inside the compiled step.
         d_optimizer.build(discriminator.trainable_variables)
         g_optimizer.build(generator.trainable_variables)
+        # An exponential moving average of the generator's weights (batch-norm statistics
+        # too), the generator a run with ema > 0 hands out; none with ema 0 (the book's).
+        self.ema = ema
+        self.averaged_generator = None
+        if ema > 0:
+            self.averaged_generator = keras.models.clone_model(generator)
+            self.averaged_generator.set_weights(generator.get_weights())
+
+    @property
+    def output_generator(self) -> keras.Model:
+        """The generator that is sampled, measured and saved: the average, if there is one."""
+        return self.averaged_generator or self.generator
+
+    def update_average(self) -> None:
+        """average ← ema · average + (1 − ema) · weights, after an iteration."""
+        for average, weight in zip(self.averaged_generator.weights, self.generator.weights):
+            average.assign(self.ema * average + (1.0 - self.ema) * weight)
 
     @staticmethod
     def _loss_to_differentiate(optimizer, loss):

@@ -30,6 +30,7 @@ from gan_pipeline.config import Params
 from gan_pipeline.digests import json_sha256
 from gan_pipeline.errors import InputError
 from gan_pipeline.history import HistoryRow
+from gan_pipeline.quality import QualityRow
 
 CHECKPOINT_DIR_TAG = "checkpoint_dir"
 # What the experiment is: model training, not a GenAI app (MLflow's API and older UIs read
@@ -213,6 +214,12 @@ def training_params(params: Params) -> dict[str, Any]:
 def log_history_row(row: HistoryRow) -> None:
     mlflow.log_metrics({"train/d_loss": row.d_loss, "train/d_acc": row.d_acc,
                         "train/g_loss": row.g_loss}, step=row.iteration)
+
+
+def log_quality_row(row: QualityRow) -> None:
+    """In the train section, beside the losses: the final quality/ metrics are evaluate's."""
+    mlflow.log_metrics({"train/fid": row.fid, "train/classifier_score": row.classifier_score},
+                       step=row.iteration)
 
 
 def log_artifact(path: str | Path, artifact_path: str | None = None) -> None:

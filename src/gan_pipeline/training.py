@@ -1,7 +1,8 @@
 """``train(cfg, images)``: the book's DCGAN training loop, free of file I/O and tracking.
 
-What happens at each sample interval (history rows, progress grids, MLflow metrics) is the
-caller's business, through the ``on_sample`` callback.
+What happens at each sample interval (history rows, progress grids, MLflow metrics) and at
+each evaluation interval (quality rows) is the caller's business, through the ``on_sample``
+and ``on_quality`` callbacks.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import contextlib
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +22,14 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from gan_pipeline.config import ModelConfig, TrainConfig
-from gan_pipeline.checkpoints import Checkpoints, clear, fingerprint
+from gan_pipeline.checkpoints import Checkpoints, Progress, clear, fingerprint
 from gan_pipeline.digests import array_sha256
 from gan_pipeline.errors import InputError
 from gan_pipeline.gan import GAN, NON_FINITE
 from gan_pipeline.history import HistoryRow
 from gan_pipeline.models import NETS, ImageShape, build_discriminator, build_generator
 from gan_pipeline.noise import noise
+from gan_pipeline.quality import QualityRow
 from gan_pipeline.runtime import configure_runtime, is_chief
 
 
@@ -66,6 +69,9 @@ class TrainResult:
 
 
 OnSample = Callable[[HistoryRow, np.ndarray], None]
+# The generator as it stands -> (fid, classifier_score): gan_pipeline.evaluation.probe.
+Probe = Callable[[keras.Model], tuple[float, float]]
+OnQuality = Callable[[QualityRow], None]
 
 
 def adam(cfg: TrainConfig) -> keras.optimizers.Optimizer:
@@ -89,13 +95,14 @@ def build_gan(model_cfg: ModelConfig, train_cfg: TrainConfig, image_shape: Image
                build_discriminator(model_cfg, image_shape, synchronized_bn=replicated),
                loss=output.loss, probability=output.probability,
                d_optimizer=adam(train_cfg), g_optimizer=adam(train_cfg),
-               z_dim=model_cfg.z_dim, seed=train_cfg.seed,
+               z_dim=model_cfg.z_dim, seed=train_cfg.seed, ema=train_cfg.ema,
                fused_generator_pass=train_cfg.fused_generator_pass)
 
 
 def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
           on_sample: OnSample | None = None, checkpoint_dir: str | Path | None = None,
-          images_digest: str | None = None) -> TrainResult:
+          images_digest: str | None = None, probe: Probe | None = None,
+          on_quality: OnQuality | None = None) -> TrainResult:
     """Train for ``train_cfg.iterations`` iterations on ``images`` (N×H×W×C in [-1, 1]).
 
     Every ``sample_interval`` iterations the chief prints the seed's log line and calls
@@ -106,6 +113,10 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
     raised), and a run resumes from the latest checkpoint, replaying ``on_sample`` for the
     points before it (``images_digest``, the images' :func:`array_sha256`, is computed when
     not given). A NaN or inf loss raises :class:`NonFiniteLossError` at once.
+
+    With a ``probe`` and ``train_cfg.eval_interval``, every eval_interval iterations the
+    chief measures the generator and calls ``on_quality(row)`` (replayed on resume too). The
+    probe only reads the generator, so the weights are the same with or without it.
     """
     strategy = configure_runtime(train_cfg)
     global_batch = train_cfg.batch_size * strategy.num_replicas_in_sync
@@ -121,11 +132,12 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
     with strategy.scope():
         gan = build_gan(model_cfg, train_cfg, images.shape[1:])
     step = gan.compiled_iteration(train_cfg.batch_size, train_cfg.jit_compile)
+    # A call of its own: it runs after the whole iteration, so it averages updated weights.
+    average = tf.function(gan.update_average) if gan.averaged_generator else None
     grid = train_cfg.progress_grid
     fixed_noise = noise(train_cfg.seed, grid.rows * grid.cols, model_cfg.z_dim)
     data = tf.convert_to_tensor(images)
-    history: list[HistoryRow] = []
-    grids: list[np.ndarray] = []
+    progress = Progress(history=[], grids=[], quality=[], seconds=0.0)
     start = 0
     checkpoints = None
     if checkpoint_dir is not None:
@@ -135,13 +147,19 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
         checkpoints = Checkpoints(checkpoint_dir, gan, fingerprint(model_cfg, train_cfg, digest))
         restored = checkpoints.restore()
         if restored is not None:
-            start, history, grids = restored.iteration, restored.history, restored.grids
+            start, progress = restored.iteration, restored.progress
             print(f"train: resuming from the checkpoint of iteration {start} in "
                   f"{checkpoint_dir}", flush=True)
-            for point, grid_images in zip(history, grids):
+            for point, grid_images in zip(progress.history, progress.grids):
                 if on_sample is not None:
                     on_sample(point, grid_images)
+            for row in progress.quality:
+                if on_quality is not None:
+                    on_quality(row)
+    history, grids, quality = progress.history, progress.grids, progress.quality
+    measure = probe is not None and train_cfg.eval_interval is not None and chief
     last_saved = start
+    seconds, since = progress.seconds, time.perf_counter()
     # Under DVC or CI the bar goes to a log, not a terminal: update it less often there.
     with _signals_recorded() as signals, tqdm(
             total=train_cfg.iterations, initial=start, unit="it", desc="train",
@@ -156,21 +174,32 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
                 raise NonFiniteLossError(
                     f"a loss became NaN or inf at iteration {iteration}; training stopped "
                     f"(last good checkpoint: iteration {last_saved})") from None
+            if average is not None:
+                average()
             bar.update()
             if iteration % train_cfg.sample_interval == 0:
                 point = HistoryRow(iteration, *(float(logs[k]) for k in
                                                  ("d_loss", "d_acc", "g_loss")))
-                grid_images = gan.generator(fixed_noise, training=False).numpy()
+                grid_images = gan.output_generator(fixed_noise, training=False).numpy()
                 history.append(point)
                 grids.append(grid_images)
                 if chief:
                     bar.write(point.log_line())
                     if on_sample is not None:
                         on_sample(point, grid_images)
+            if measure and iteration % train_cfg.eval_interval == 0:
+                seconds += time.perf_counter() - since
+                row = QualityRow(iteration, seconds, *probe(gan.output_generator))
+                quality.append(row)
+                bar.write(row.log_line())
+                if on_quality is not None:
+                    on_quality(row)
+                since = time.perf_counter()  # measuring is not training time
             if checkpoints is not None and (
                     iteration % train_cfg.checkpoint_interval == 0 or signals):
-                checkpoints.save(iteration, history, grids)
+                checkpoints.save(iteration, Progress(history, grids, quality,
+                                                     seconds + time.perf_counter() - since))
                 last_saved = iteration
             if signals:
                 raise TrainingInterrupted(signals[0], iteration)
-    return TrainResult(gan.generator, gan.discriminator, history)
+    return TrainResult(gan.output_generator, gan.discriminator, history)

@@ -1,0 +1,70 @@
+"""Quality while training (train.eval_interval): the rows, their CSV, their checkpoint, and a
+probe that reads the generator without changing the training."""
+
+import numpy as np
+import pytest
+
+from helpers import real_params, shrink, synthetic_images
+from gan_pipeline import quality
+from gan_pipeline.checkpoints import Checkpoints, Progress
+from gan_pipeline.config import parse_params
+from gan_pipeline.data.prepare import prepare
+from gan_pipeline.errors import InputError
+from gan_pipeline.evaluation.classifier import build_classifier
+from gan_pipeline.evaluation.probe import QualityProbe
+from gan_pipeline.history import HistoryRow
+from gan_pipeline.quality import QualityRow
+from gan_pipeline.runtime import configure_runtime
+from gan_pipeline.training import build_gan, train
+
+ROWS = [QualityRow(2, 1.25, 310.5, 1.5), QualityRow(4, 2.5, 250.25, 2.0)]
+
+
+def test_quality_csv_round_trips_and_is_a_header_without_rows(tmp_path):
+    path = tmp_path / "quality.csv"
+    path.write_text(quality.to_csv(ROWS))
+    assert quality.read_csv(path) == ROWS
+    path.write_text(quality.to_csv([]))
+    assert path.read_text() == "iteration,seconds,fid,classifier_score\n"
+    assert quality.read_csv(path) == []
+    path.write_text("iteration,d_loss\n1,2\n")
+    with pytest.raises(InputError, match="columns must be"):
+        quality.read_csv(path)
+
+
+def _run(params, data, probe=None):
+    rows = []
+    result = train(params.model, params.train, data["x_train"], probe=probe,
+                   on_quality=rows.append)
+    return result.generator.get_weights(), rows
+
+
+def test_measuring_leaves_the_training_unchanged_and_scores_every_interval():
+    raw = shrink(real_params(), iterations=6, sample_interval=2)
+    raw["train"].update(eval_interval=3, eval_samples=20, precision="float32")
+    params = parse_params(raw)
+    data = prepare(synthetic_images(n_test=24), 64)
+    probe = QualityProbe(build_classifier((28, 28, 1)), data["x_test"], 20,
+                         params.model.z_dim, params.train.seed)
+    plain, no_rows = _run(params, data)
+    measured, rows = _run(params, data, probe)
+    assert no_rows == [] and [r.iteration for r in rows] == [3, 6]
+    assert all(np.array_equal(a, b) for a, b in zip(plain, measured))
+    assert all(r.fid > 0 and 1 <= r.classifier_score <= 10 for r in rows)
+    assert 0 < rows[0].seconds < rows[1].seconds
+    # The same generator scores the same: the probe's noise and reference are fixed.
+    generator = build_gan(params.model, params.train, (28, 28, 1)).generator
+    assert probe(generator) == probe(generator)
+
+
+def test_a_checkpoint_keeps_the_quality_rows_and_the_training_time(tmp_path):
+    params = parse_params(shrink(real_params()))
+    configure_runtime(params.train)
+    gan = build_gan(params.model, params.train, (28, 28, 1))
+    progress = Progress([HistoryRow(2, 0.5, 0.75, 1.5)], [np.zeros((4, 28, 28, 1), np.float32)],
+                        ROWS, 42.5)
+    Checkpoints(tmp_path, gan, "fingerprint").save(4, progress)
+    restored = Checkpoints(tmp_path, gan, "fingerprint").restore()
+    assert restored.iteration == 4
+    assert (restored.progress.history, restored.progress.quality, restored.progress.seconds) == (
+        progress.history, ROWS, 42.5)
