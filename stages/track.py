@@ -60,7 +60,7 @@ if __name__ == "__main__":
                    help="the download stage's summary of the data (JSON)")
     p.add_argument("--metrics", required=True, help="the evaluation metrics JSON")
     p.add_argument("--plots", required=True, nargs="+",
-                   help="the loss and accuracy curves to attach to the run")
+                   help="the loss, accuracy and quality plots to attach to the run")
     p.add_argument("--pictures", required=True, nargs="+",
                    help="the other pictures to attach to the run (samples, walks, GIF)")
     cli.run(main, p.parse_args())

@@ -37,10 +37,10 @@ def main(args, params):
     grid = params.train.progress_grid
     points, quality_rows = [], []
     write_text(args.quality, quality.to_csv(quality_rows))  # no rows without eval_interval
-    probe = None
-    if params.train.eval_interval is not None:
-        probe = QualityProbe(load_model(args.classifier), data["x_test"],
-                             params.train.eval_samples, params.model.z_dim, params.train.seed)
+
+    def make_probe():
+        return QualityProbe(load_model(args.classifier), data["x_test"],
+                            params.train.eval_samples, params.model.z_dim, params.train.seed)
 
     def on_sample(point, grid_images):
         points.append(point)
@@ -64,7 +64,7 @@ def main(args, params):
                                checkpoint_dir=checkpoint_dir,
                                resuming=resumable(checkpoint_dir, params.train)) as run:
         result = train(params.model, params.train, images, on_sample, checkpoint_dir, digest,
-                       probe, on_quality)
+                       make_probe, on_quality)
         save_model(result.generator, args.generator)
         save_model(result.discriminator, args.discriminator)
         cfg = params.train

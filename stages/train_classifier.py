@@ -1,9 +1,8 @@
 """Stage train_classifier: the CNN whose features the evaluate stage measures in."""
 
 from gan_pipeline import cli
-from gan_pipeline.config import image_count
 from gan_pipeline.data.datasets import load_raw
-from gan_pipeline.data.prepare import scale
+from gan_pipeline.data.prepare import image_count, scale
 from gan_pipeline.evaluation.classifier import accuracy, train_classifier
 from gan_pipeline.files import write_json
 from gan_pipeline.model_files import save_model

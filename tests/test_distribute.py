@@ -10,15 +10,21 @@ import mlflow
 import pytest
 
 from helpers import free_ports, real_params, shrink, start_train_stage, train_workdir
+from gan_pipeline import quality
+from gan_pipeline.evaluation.classifier import build_classifier
 from gan_pipeline.history import read_csv
+from gan_pipeline.model_files import save_model
 
 pytestmark = pytest.mark.slow
 
 
 def _workdir(root: Path, strategy: str) -> Path:
+    """With quality measured: the probe comes after the runtime, which must come first."""
     raw = shrink(real_params(), iterations=4, sample_interval=2, batch_size=4)
-    raw["train"]["strategy"] = strategy
-    return train_workdir(root, raw)
+    raw["train"].update(strategy=strategy, eval_interval=2, eval_samples=16)
+    workdir = train_workdir(root, raw)
+    save_model(build_classifier((28, 28, 1)), workdir / "models" / "classifier.keras")
+    return workdir
 
 
 def _finish(proc: subprocess.Popen) -> str:
@@ -33,6 +39,7 @@ def _check_outputs(workdir: Path) -> None:
     assert all(0.0 < p.d_loss < 10 and 0.0 < p.g_loss < 50 for p in points)
     assert (workdir / "models/generator.keras").is_file()
     assert len(list((workdir / "reports/progress").iterdir())) == 2
+    assert [r.iteration for r in quality.read_csv(workdir / "reports/quality.csv")] == [2, 4]
 
 
 def _runs(uri: str):
@@ -66,6 +73,7 @@ def test_multi_worker_on_two_processes_where_only_the_chief_writes(tmp_path):
     assert "worker (no outputs)" in outs[1] and "the chief writes the outputs" in outs[1]
     (chief_dir, _), (worker_dir, _) = procs
     _check_outputs(chief_dir)
-    assert not (worker_dir / "models").exists() and not (worker_dir / "reports").exists()
+    assert not (worker_dir / "reports").exists()
+    assert sorted(p.name for p in (worker_dir / "models").iterdir()) == ["classifier.keras"]
     runs = _runs(uri)
     assert len(runs) == 1 and runs["params.train.strategy"][0] == "multi_worker"

@@ -1,4 +1,4 @@
-"""The seed's figures as reproducible PNGs, and the progress GIF."""
+"""The book's figures as reproducible PNGs, and the progress GIF."""
 
 import io
 
@@ -9,7 +9,7 @@ from gan_pipeline import figures
 from gan_pipeline.history import HistoryRow
 
 
-def test_figures_are_reproducible_pngs_with_the_seeds_layout():
+def test_figures_are_reproducible_pngs_with_the_books_layout():
     images = np.random.default_rng(0).uniform(-1, 1, (16, 28, 28, 1)).astype(np.float32)
     grid = figures.sample_grid(images, 4, 4)
     assert len(grid.axes) == 16 and tuple(grid.get_size_inches()) == (4.0, 4.0)

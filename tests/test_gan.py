@@ -1,14 +1,75 @@
-"""gan.GAN beyond the book's step: the moving average of the generator (train.ema)."""
+"""gan.GAN: the book's train step on every architecture and dataset, seeded, and the moving
+average of the generator (train.ema)."""
 
 import numpy as np
+import pytest
 
 from helpers import real_params, shrink, synthetic_images
-from gan_pipeline.config import parse_params
+from gan_pipeline.config import ARCHITECTURES, DATASETS, parse_params
 from gan_pipeline.data.prepare import prepare
 from gan_pipeline.runtime import configure_runtime
 from gan_pipeline.training import build_gan, train
 
 IMAGES = prepare(synthetic_images(), 64)["x_train"]
+PARAMS = parse_params(real_params())
+MNIST = DATASETS["mnist"].image_shape
+
+
+def _tiny_gan(seed=0):
+    train_cfg = PARAMS.train.model_copy(
+        update={"seed": seed, "batch_size": 8, "precision": "float32"})
+    configure_runtime(train_cfg)
+    return build_gan(PARAMS.model, train_cfg, MNIST), train_cfg
+
+
+def test_a_train_step_changes_both_nets_and_returns_finite_losses():
+    gan, cfg = _tiny_gan()
+    images = np.random.default_rng(0).uniform(-1, 1, (32, 28, 28, 1)).astype(np.float32)
+    before_g = [w.copy() for w in gan.generator.get_weights()]
+    before_d = [w.copy() for w in gan.discriminator.get_weights()]
+    logs = gan.compiled_iteration(cfg.batch_size, jit_compile=False)(images)
+    assert set(logs) == {"d_loss", "d_acc", "g_loss"}
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    assert 0.0 <= float(logs["d_acc"]) <= 1.0
+    assert any(not np.array_equal(a, b) for a, b in zip(before_g, gan.generator.get_weights()))
+    assert any(not np.array_equal(a, b)
+               for a, b in zip(before_d, gan.discriminator.get_weights()))
+    # Two discriminator updates (real, then fake) and one generator update, as the book makes.
+    assert int(gan.d_optimizer.iterations) == 2 and int(gan.g_optimizer.iterations) == 1
+
+
+def _weights_after(seed, iterations=3):
+    gan, cfg = _tiny_gan(seed)
+    images = np.random.default_rng(2).uniform(-1, 1, (32, 28, 28, 1)).astype(np.float32)
+    step = gan.compiled_iteration(cfg.batch_size, jit_compile=False)
+    for _ in range(iterations):
+        step(images)
+    return gan.generator.get_weights() + gan.discriminator.get_weights()
+
+
+def test_same_seed_gives_identical_weights_and_another_seed_does_not():
+    first, again, other = _weights_after(5), _weights_after(5), _weights_after(6)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_the_same_train_step_trains_every_architecture_on_every_dataset(arch, dataset):
+    shape = DATASETS[dataset].image_shape
+    train_cfg = PARAMS.train.model_copy(update={"batch_size": 8, "precision": "float32"})
+    configure_runtime(train_cfg)
+    gan = build_gan(PARAMS.model.model_copy(update={"arch": arch}), train_cfg, shape)
+    assert gan.generator.output_shape == (None, *shape)
+    assert gan.discriminator.input_shape == (None, *shape)
+    images = np.random.default_rng(0).uniform(-1, 1, (32, *shape)).astype(np.float32)
+    before = [w.copy() for w in gan.generator.get_weights()]
+    logs = gan.compiled_iteration(8, jit_compile=False)(images)
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    assert 0.0 <= float(logs["d_acc"]) <= 1.0
+    assert any(not np.array_equal(a, b) for a, b in zip(before, gan.generator.get_weights()))
+
+
 
 
 def _params(iterations: int, ema: float):
@@ -29,9 +90,9 @@ def test_the_average_is_what_a_run_with_ema_hands_out_and_it_leaves_training_alo
     initial = build_gan(start.model, start.train, (28, 28, 1)).generator.get_weights()
     trained, discriminator = _train(1, 0.0)
     averaged, same_discriminator = _train(1, 0.75)
-    # One iteration from the initial weights: 0.75 · initial + 0.25 · trained, batch-norm
-    # statistics included.
+    # One iteration (t = 1) from the initial weights: the warm-up's decay (1 + 1) / (10 + 1)
+    # is below ema, so average = 2/11 · initial + 9/11 · trained, batch-norm statistics too.
     for a, w0, w1 in zip(averaged, initial, trained):
-        np.testing.assert_allclose(a, 0.75 * w0 + 0.25 * w1, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(a, 2 / 11 * w0 + 9 / 11 * w1, rtol=1e-5, atol=1e-6)
     assert all(np.array_equal(a, b) for a, b in zip(discriminator, same_discriminator))
     assert not all(np.array_equal(a, b) for a, b in zip(averaged, trained))

@@ -1,4 +1,4 @@
-"""The training history: its CSV file and the seed's log line."""
+"""The training history: its CSV file and the book's log line."""
 
 import pytest
 
@@ -7,7 +7,7 @@ from gan_pipeline.files import write_text
 from gan_pipeline.history import HistoryRow
 
 
-def test_history_round_trips_and_prints_the_seeds_line(tmp_path):
+def test_history_round_trips_and_prints_the_books_line(tmp_path):
     points = [HistoryRow(1000, 0.2352, 0.92578125, 4.601653),
               HistoryRow(2000, 0.034661, 1.0, 3.741243)]
     assert points[0].log_line() == "1000 [D loss: 0.235200, acc.: 92.58%] [G loss: 4.601653]"

@@ -47,7 +47,7 @@ def test_repro_produces_every_output(pipeline):
     assert prepared["x_train"].shape == (64, 28, 28, 1)
 
 
-def test_training_prints_the_seeds_log_line_and_a_progress_bar(pipeline):
+def test_training_prints_the_books_log_line_and_a_progress_bar(pipeline):
     _, output = pipeline
     assert [int(m) for m in LOG_LINE.findall(output)] == [2, 4]
     # A slow host shows seconds per iteration (the first one traces the step).

@@ -1,4 +1,4 @@
-"""Scaling to [-1, 1] exactly as the seed does, and the first n training images kept."""
+"""Scaling to [-1, 1] exactly as the book does, and the first n training images kept."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ from helpers import synthetic_images
 from gan_pipeline.data.prepare import prepare, scale
 
 
-def test_scaling_matches_the_seed_exactly():
+def test_scaling_matches_the_books_exactly():
     pixels = np.arange(256, dtype=np.uint8).reshape(1, 16, 16).repeat(2, 0)
     pixels = np.pad(pixels, ((0, 0), (6, 6), (6, 6)))
     scaled = scale(pixels)

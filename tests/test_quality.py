@@ -34,8 +34,8 @@ def test_quality_csv_round_trips_and_is_a_header_without_rows(tmp_path):
 
 def _run(params, data, probe=None):
     rows = []
-    result = train(params.model, params.train, data["x_train"], probe=probe,
-                   on_quality=rows.append)
+    result = train(params.model, params.train, data["x_train"],
+                   make_probe=None if probe is None else lambda: probe, on_quality=rows.append)
     return result.generator.get_weights(), rows
 
 

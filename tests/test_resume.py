@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import keras
 import mlflow
 import numpy as np
 import pytest
@@ -46,6 +47,7 @@ def _real_size_workdir(root: Path, data: Path) -> Path:
     raw = real_size(real_params(), iterations=100, sample_interval=10)
     raw["train"].update(checkpoint_interval=10, ema=0.9, eval_interval=50, eval_samples=500)
     workdir = train_workdir(root, raw, data)
+    keras.utils.set_random_seed(0)  # the same untrained classifier in every workdir
     save_model(build_classifier((28, 28, 1)), workdir / "models" / "classifier.keras")
     return workdir
 

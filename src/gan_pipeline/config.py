@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, PlainValidator, model_validator
 
-from gan_pipeline.errors import InputError
+from gan_pipeline.generator_shape import REFERENCE_DOUBLINGS, generator_doublings
 from gan_pipeline.schema import (Count, Fraction, KeyedError, Number, Positive,
                               Section, Seed, read_yaml, validate)
 
@@ -68,21 +68,6 @@ class DownloadConfig(Section):
 
 class PrepareConfig(Section):
     train_images: ImageCount  # the book keeps all; tests shrink it
-
-
-REFERENCE_DOUBLINGS = 2  # 7×7 -> 28×28 in every convolutional generator of the references
-
-
-def generator_doublings(generator_start: int | str, side: int) -> int | None:
-    """How many stride-2 layers take a ``generator_start``² map to ``side``² images (auto:
-    the references' two), or None where no whole number >= those two does."""
-    if generator_start == "auto":
-        return REFERENCE_DOUBLINGS if side % 4 == 0 else None
-    if generator_start > side:
-        return None
-    doublings = (side // generator_start).bit_length() - 1
-    ok = generator_start << doublings == side and doublings >= REFERENCE_DOUBLINGS
-    return doublings if ok else None
 
 
 class LeakyReluAlpha(Section):
@@ -234,15 +219,6 @@ class MlflowConfig(Section):
         return self.registered_model.format(dataset=dataset)
 
 
-def image_count(value: int | str, available: int, key: str) -> int:
-    """An ``ImageCount``, resolved against the ``available`` images."""
-    if value == "all":
-        return available
-    if value > available:
-        raise InputError(f"{key} is {value} but only {available} images are available")
-    return value
-
-
 class Params(Section):
     data: DataConfig
     download: DownloadConfig
@@ -266,7 +242,8 @@ class Params(Section):
                 raise KeyedError((section, key), f"must be <= the {spec.train_images} training "
                                  f"images of {dataset}", value)
         for section, images in (("train", "prepare"), ("classifier", "classifier")):
-            available = image_count(getattr(self, images).train_images, spec.train_images, "")
+            count = getattr(self, images).train_images
+            available = spec.train_images if count == "all" else count
             batch_size = getattr(self, section).batch_size
             if batch_size > available:
                 raise KeyedError((section, "batch_size"), f"must be <= {images}.train_images "

@@ -1,4 +1,5 @@
-"""The references' pictures: the 4×4 sample grid and the loss and accuracy curves.
+"""The references' pictures: the 4×4 sample grid, the loss and accuracy curves, fid while
+training, the comparison rows and the progress GIF.
 
 Figures are returned as PNG bytes; writing them is the caller's job. PNGs carry no software
 or time metadata, so the same figure always gives the same bytes.

@@ -1,10 +1,10 @@
-"""A GAN's training state (both nets, their optimizers, the seeded randomness) and the seed's
+"""A GAN's training state (both nets, their optimizers, the seeded randomness) and the book's
 training iteration over it, compiled as one ``tf.function``.
 
 Per iteration, as in the book (§4.4.4), and in this order:
 
 1. draw a random batch of real images (with replacement, like ``np.random.randint``);
-2. generate a batch of fakes with the generator in inference mode (the seed's ``predict``),
+2. generate a batch of fakes with the generator in inference mode (the book's ``predict``),
    as the generator stands at the start of the iteration;
 3. train the discriminator on the real batch (label 1), then on the fakes (label 0): two
    optimizer updates, as two ``train_on_batch`` calls make; loss and accuracy are the mean of
@@ -85,9 +85,14 @@ class GAN:
         return self.averaged_generator or self.generator
 
     def update_average(self) -> None:
-        """average ← ema · average + (1 − ema) · weights, after an iteration."""
+        """average ← decay · average + (1 − decay) · weights, after iteration t, with
+        decay = min(ema, (1 + t) / (10 + t)): early on, when the weights move most, the
+        average follows them closely instead of holding on to the random initial ones
+        (``tf.train.ExponentialMovingAverage``'s ``num_updates`` warm-up)."""
+        t = tf.cast(self.g_optimizer.iterations, tf.float32)
+        decay = tf.minimum(self.ema, (1.0 + t) / (10.0 + t))
         for average, weight in zip(self.averaged_generator.weights, self.generator.weights):
-            average.assign(self.ema * average + (1.0 - self.ema) * weight)
+            average.assign(decay * average + (1.0 - decay) * weight)
 
     @staticmethod
     def _loss_to_differentiate(optimizer, loss):
@@ -163,7 +168,7 @@ class GAN:
         }
 
     def train_iteration(self, images, batch_size: int):
-        """One seed iteration: draw the global batch's randomness, split it, step, reduce.
+        """One iteration of the book's loop: draw the global batch's randomness, split it, step, reduce.
 
         ``images`` holds the whole training set; ``batch_size`` is per replica.
         """

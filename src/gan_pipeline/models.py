@@ -1,4 +1,4 @@
-"""The seeds' GANs, layer for layer, behind one interface (``model.arch``):
+"""The reference programs' GANs, layer for layer, behind one interface (``model.arch``):
 
 * ``dcgan``: the book's DCGAN (chapter 4, §4.4.2–4.4.3), the default;
 * ``dcgan_tf``: the TensorFlow tutorial's DCGAN (5×5 kernels, dropout, a logit output);
@@ -7,7 +7,7 @@
 Every generator maps z to images of the dataset's shape (28×28×1, or 32×32×3 for CIFAR-10) in
 [-1, 1] and every discriminator takes such images, so training, sampling, evaluation and
 serving never branch on the architecture. The convolutional generators start from a
-``generator_start``² map and double it with stride-2 layers: the seeds' two doublings take 7
+``generator_start``² map and double it with stride-2 layers: the references' two doublings take 7
 to 28 (and 8 to 32); from 4, a 32×32 image takes a third, inserted after the first.
 """
 
@@ -21,7 +21,8 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from gan_pipeline.config import REFERENCE_DOUBLINGS, Architecture, ModelConfig, generator_doublings
+from gan_pipeline.config import Architecture, ModelConfig
+from gan_pipeline.generator_shape import REFERENCE_DOUBLINGS, generator_doublings
 from gan_pipeline.errors import InputError
 
 ImageShape = tuple[int, int, int]
@@ -32,7 +33,7 @@ OUTPUT_DTYPE = "float32"
 
 
 def generator_start(cfg: ModelConfig, image_shape: ImageShape) -> tuple[int, int]:
-    """(side of the first feature map, doublings beyond the seeds' two) for ``image_shape``."""
+    """(side of the first feature map, doublings beyond the references' two) for ``image_shape``."""
     side = image_shape[0]
     doublings = generator_doublings(cfg.generator_start, side)
     if doublings is None or image_shape[1] != side:
@@ -99,7 +100,8 @@ def dcgan_discriminator(cfg: ModelConfig, image_shape: ImageShape,
 
 def dcgan_tf_generator(cfg: ModelConfig, image_shape: ImageShape,
                        synchronized_bn: bool = False) -> keras.Sequential:
-    """Seed 001: Dense 7·7·256 (no bias) + BN -> ConvT 128/5/s1 -> 64/5/s2 -> 1/5/s2, tanh."""
+    """The TF tutorial (reference 001): Dense 7·7·256 (no bias) + BN -> ConvT 128/5/s1 ->
+    64/5/s2 -> 1/5/s2, tanh."""
     start, extra = generator_start(cfg, image_shape)
 
     def bn_leaky():
@@ -129,7 +131,8 @@ def dcgan_tf_generator(cfg: ModelConfig, image_shape: ImageShape,
 
 def dcgan_tf_discriminator(cfg: ModelConfig, image_shape: ImageShape,
                            synchronized_bn: bool = False) -> keras.Sequential:
-    """Seed 001: Conv 64/5/s2 and 128/5/s2, each LeakyReLU + Dropout 0.3, Dense 1 logit."""
+    """The TF tutorial (reference 001): Conv 64/5/s2 and 128/5/s2, each LeakyReLU +
+    Dropout 0.3, Dense 1 logit."""
     return keras.Sequential(
         [
             keras.Input(shape=image_shape),
@@ -148,7 +151,8 @@ def dcgan_tf_discriminator(cfg: ModelConfig, image_shape: ImageShape,
 
 def mlp_generator(cfg: ModelConfig, image_shape: ImageShape, synchronized_bn: bool = False
                   ) -> keras.Sequential:
-    """Seed 003: Dense 256 relu + BN -> Dense 512 relu + BN -> Dense 784 (H·W·C) tanh."""
+    """Chapter 3 (reference 003): Dense 256 relu + BN -> Dense 512 relu + BN -> Dense 784
+    (H·W·C) tanh."""
     return keras.Sequential(
         [
             keras.Input(shape=(cfg.z_dim,)),
@@ -165,7 +169,8 @@ def mlp_generator(cfg: ModelConfig, image_shape: ImageShape, synchronized_bn: bo
 
 def mlp_discriminator(cfg: ModelConfig, image_shape: ImageShape,
                       synchronized_bn: bool = False) -> keras.Sequential:
-    """Seed 003: Dense 1024/512/256 relu, each with Dropout 0.25, then Dense 1 sigmoid."""
+    """Chapter 3 (reference 003): Dense 1024/512/256 relu, each with Dropout 0.25, then
+    Dense 1 sigmoid."""
     hidden = []
     for units in (1024, 512, 256):
         hidden += [layers.Dense(units, activation="relu"), layers.Dropout(0.25)]

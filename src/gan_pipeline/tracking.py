@@ -7,7 +7,8 @@ stage runs in a temporary copy, and DVC points ``DVC_ROOT`` at the real reposito
 experiment lands in the same store.
 
 Metric names carry a section prefix, which MLflow's chart view groups by: ``train/`` for
-the losses logged while training (see ``run_record`` for ``quality/`` and ``share_of_class/``).
+what is logged while training, the losses and (with ``train.eval_interval``) fid and
+classifier_score (see ``run_record`` for ``quality/`` and ``share_of_class/``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""``train(cfg, images)``: the book's DCGAN training loop, free of file I/O and tracking.
+"""``train(model_cfg, train_cfg, images, ...)``: the book's training loop, free of file I/O and
+tracking.
 
 What happens at each sample interval (history rows, progress grids, MLflow metrics) and at
 each evaluation interval (quality rows) is the caller's business, through the ``on_sample``
@@ -63,14 +64,15 @@ def _signals_recorded() -> Iterator[list[int]]:
 
 @dataclass(frozen=True)
 class TrainResult:
-    generator: keras.Model
+    generator: keras.Model  # the moving average with train.ema
     discriminator: keras.Model
-    history: list[HistoryRow]
 
 
 OnSample = Callable[[HistoryRow, np.ndarray], None]
 # The generator as it stands -> (fid, classifier_score): gan_pipeline.evaluation.probe.
+# train() makes it (MakeProbe) once the runtime is configured, which must come first.
 Probe = Callable[[keras.Model], tuple[float, float]]
+MakeProbe = Callable[[], Probe]
 OnQuality = Callable[[QualityRow], None]
 
 
@@ -101,11 +103,11 @@ def build_gan(model_cfg: ModelConfig, train_cfg: TrainConfig, image_shape: Image
 
 def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
           on_sample: OnSample | None = None, checkpoint_dir: str | Path | None = None,
-          images_digest: str | None = None, probe: Probe | None = None,
+          images_digest: str | None = None, make_probe: MakeProbe | None = None,
           on_quality: OnQuality | None = None) -> TrainResult:
     """Train for ``train_cfg.iterations`` iterations on ``images`` (N×H×W×C in [-1, 1]).
 
-    Every ``sample_interval`` iterations the chief prints the seed's log line and calls
+    Every ``sample_interval`` iterations the chief prints the book's log line and calls
     ``on_sample(point, grid_images)`` with the generator's output for a fixed noise batch.
 
     With a ``checkpoint_dir``, the state is saved there every ``checkpoint_interval``
@@ -114,7 +116,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
     points before it (``images_digest``, the images' :func:`array_sha256`, is computed when
     not given). A NaN or inf loss raises :class:`NonFiniteLossError` at once.
 
-    With a ``probe`` and ``train_cfg.eval_interval``, every eval_interval iterations the
+    With ``make_probe`` and ``train_cfg.eval_interval``, every eval_interval iterations the
     chief measures the generator and calls ``on_quality(row)`` (replayed on resume too). The
     probe only reads the generator, so the weights are the same with or without it.
     """
@@ -157,7 +159,9 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
                 if on_quality is not None:
                     on_quality(row)
     history, grids, quality = progress.history, progress.grids, progress.quality
-    measure = probe is not None and train_cfg.eval_interval is not None and chief
+    probe = None
+    if make_probe is not None and train_cfg.eval_interval is not None and chief:
+        probe = make_probe()
     last_saved = start
     seconds, since = progress.seconds, time.perf_counter()
     # Under DVC or CI the bar goes to a log, not a terminal: update it less often there.
@@ -171,9 +175,10 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
             except tf.errors.InvalidArgumentError as err:
                 if NON_FINITE not in str(err):
                     raise
-                raise NonFiniteLossError(
-                    f"a loss became NaN or inf at iteration {iteration}; training stopped "
-                    f"(last good checkpoint: iteration {last_saved})") from None
+                kept = "" if checkpoints is None else (
+                    f" (last good checkpoint: iteration {last_saved})")
+                raise NonFiniteLossError(f"a loss became NaN or inf at iteration {iteration}; "
+                                         f"training stopped{kept}") from None
             if average is not None:
                 average()
             bar.update()
@@ -187,7 +192,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
                     bar.write(point.log_line())
                     if on_sample is not None:
                         on_sample(point, grid_images)
-            if measure and iteration % train_cfg.eval_interval == 0:
+            if probe is not None and iteration % train_cfg.eval_interval == 0:
                 seconds += time.perf_counter() - since
                 row = QualityRow(iteration, seconds, *probe(gan.output_generator))
                 quality.append(row)
@@ -202,4 +207,4 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
                 last_saved = iteration
             if signals:
                 raise TrainingInterrupted(signals[0], iteration)
-    return TrainResult(gan.output_generator, gan.discriminator, history)
+    return TrainResult(gan.output_generator, gan.discriminator)

@@ -1,10 +1,10 @@
-"""Scale the images to the generator's tanh range, exactly as the seed does."""
+"""Scale the images to the generator's tanh range, exactly as the book does."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from gan_pipeline.config import DATASETS, image_count
+from gan_pipeline.config import DATASETS
 from gan_pipeline.errors import InputError
 
 
@@ -13,6 +13,15 @@ def prepared_layout(dataset: str) -> dict[str, tuple[str, tuple[int | None, ...]
     image = (None, *DATASETS[dataset].image_shape)
     return {"x_train": ("float32", image), "y_train": ("uint8", (None,)),
             "x_test": ("float32", image), "y_test": ("uint8", (None,))}
+
+
+def image_count(value: int | str, available: int, key: str) -> int:
+    """A config ``ImageCount`` (the first N, or all), resolved against ``available`` images."""
+    if value == "all":
+        return available
+    if value > available:
+        raise InputError(f"{key} is {value} but only {available} images are available")
+    return value
 
 
 def scale(pixels: np.ndarray) -> np.ndarray:

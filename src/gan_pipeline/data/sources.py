@@ -58,7 +58,13 @@ _KINDS = {"url": "url_mirror", "base_url": "idx_mirror", "requirement": "wheel_m
 
 
 def _kind(raw: Any) -> str | None:
-    keys = raw.keys() if isinstance(raw, dict) else type(raw).model_fields
+    """A mapping's (or a built mirror's) kind; None for anything else, which is refused."""
+    if isinstance(raw, dict):
+        keys = raw.keys()
+    elif isinstance(raw, Section):
+        keys = type(raw).model_fields
+    else:
+        return None
     return next((kind for key, kind in _KINDS.items() if key in keys), None)
 
 
