@@ -70,14 +70,16 @@ def trained(server, tmp_path_factory):
                        ("evaluate", EVALUATE_ARGS),
                        ("plot", ["--history", "reports/history.csv", "--losses",
                                  "reports/losses.png", "--accuracy", "reports/accuracy.png",
-                                 "--progress-dir", "reports/progress", "--gif",
-                                 "reports/progress.gif"]),
+                                 "--quality", "reports/quality.csv", "--quality-png",
+                                 "reports/quality.png", "--progress-dir", "reports/progress",
+                                 "--gif", "reports/progress.gif"]),
                        ("track", ["--generator", "models/generator.keras", "--history",
-                                  "reports/history.csv", "--progress-dir", "reports/progress",
+                                  "reports/history.csv", "--quality", "reports/quality.csv",
+                                  "--progress-dir", "reports/progress",
                                   "--platform", "reports/platform.json", "--dataset",
                                   "reports/dataset.json", "--metrics",
                                   "reports/metrics.json", "--plots", "reports/losses.png",
-                                  "reports/accuracy.png", "--pictures",
+                                  "reports/accuracy.png", "reports/quality.png", "--pictures",
                                   "reports/progress/iteration_000004.png"])]:
         done = _stage(name, work, server, *args)
         assert done.returncode == 0, done.stdout + done.stderr
@@ -100,7 +102,7 @@ def test_the_server_holds_params_metric_history_artifacts_and_a_version(server, 
     assert {a.path for a in client.list_artifacts(run_id, "progress")} == {
         "progress/iteration_000002.png", "progress/iteration_000004.png"}
     assert {a.path for a in client.list_artifacts(run_id, "plots")} == {
-        "plots/losses.png", "plots/accuracy.png"}
+        "plots/losses.png", "plots/accuracy.png", "plots/quality.png"}
     [version] = client.search_model_versions(f"name = '{MODEL}'")
     assert version.run_id == run_id
     # Lineage and evaluation on the version itself.

@@ -125,7 +125,7 @@ def test_mlflow_run_holds_params_metrics_artifacts_and_a_registered_generator(pi
     artifacts = {a.path for a in client.list_artifacts(run_.info.run_id, "progress")}
     assert artifacts == {"progress/iteration_000002.png", "progress/iteration_000004.png"}
     plots = {a.path for a in client.list_artifacts(run_.info.run_id, "plots")}
-    assert plots == {"plots/losses.png", "plots/accuracy.png"}
+    assert plots == {"plots/losses.png", "plots/accuracy.png", "plots/quality.png"}
     pictures = {a.path for a in client.list_artifacts(run_.info.run_id, "pictures")}
     assert pictures == {"pictures/samples.png", "pictures/interpolation.png",
                         "pictures/progress.gif"}
@@ -162,8 +162,11 @@ def test_mlflow_run_holds_params_metrics_artifacts_and_a_registered_generator(pi
 
 
 def test_dvc_experiments_metrics_and_plots(pipeline):
+    """An experiment that also measures quality while training (kept on by the tests after
+    it: every eval_interval of 2 divides their iterations)."""
     repo, _ = pipeline
-    run(["dvc", "exp", "run", "-n", "short", "-S", "train.iterations=6"], repo)
+    run(["dvc", "exp", "run", "-n", "short", "-S", "train.iterations=6",
+         "-S", "train.eval_interval=2", "-S", "train.eval_samples=64"], repo)
     shown = json.loads(run(["dvc", "exp", "show", "--json"], repo).stdout)
     assert "short" in json.dumps(shown)
     metrics = run(["dvc", "metrics", "show", "--json"], repo).stdout
@@ -174,22 +177,30 @@ def test_dvc_experiments_metrics_and_plots(pipeline):
     rows = (repo / "reports/history.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["2", "4", "6"]
     plots = json.loads(run(["dvc", "plots", "show", "--json"], repo).stdout)["data"]
-    # reports/history.csv also shows by itself: the train stage declares it as its plot.
-    assert set(plots) == {"Training loss", "Discriminator accuracy", "reports/samples.png",
+    # The CSVs also show by themselves: the train stage declares them as its plots.
+    assert set(plots) == {"Training loss", "Discriminator accuracy", "FID while training",
+                          "FID against training time", "reports/samples.png",
                           "reports/interpolation.png", "reports/losses.png",
-                          "reports/accuracy.png", "reports/history.csv"}
+                          "reports/accuracy.png", "reports/quality.png",
+                          "reports/history.csv", "reports/quality.csv"}
     loss_points = plots["Training loss"][0]["content"]["data"]["values"]
     assert {(p["field"], p["iteration"]) for p in loss_points} == {
         (f, i) for f in ("d_loss", "g_loss") for i in ("2", "4", "6")}
     acc_points = plots["Discriminator accuracy"][0]["content"]["data"]["values"]
     assert [p["iteration"] for p in acc_points] == ["2", "4", "6"]
     assert all(0.0 <= float(p["d_acc"]) <= 1.0 for p in acc_points)
+    fid_points = plots["FID while training"][0]["content"]["data"]["values"]
+    assert [p["iteration"] for p in fid_points] == ["2", "4", "6"]
+    assert all(float(p["fid"]) > 0 for p in fid_points)
 
     mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
     runs = mlflow.search_runs(experiment_names=["dcgan-mnist"])
     assert sorted(runs["params.train.iterations"]) == ["4", "4", "6"]
     assert "short" in set(runs["tags.mlflow.runName"])
     assert "short" in set(runs["tags.dvc_exp_name"])
+    [short] = runs[runs["tags.dvc_exp_name"] == "short"]["run_id"]
+    assert [m.step for m in mlflow.MlflowClient().get_metric_history(short, "train/fid")] == [
+        2, 4, 6]
 
 
 def test_an_experiment_on_cifar10_needs_only_the_dataset_switch(pipeline):
