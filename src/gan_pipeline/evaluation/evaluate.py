@@ -26,8 +26,10 @@ def generate(generator: keras.Model, count: int, batch_size: int, seed: int
     return np.concatenate(parts), count / (time.perf_counter() - start)
 
 
-def _embed(model: keras.Model, images: np.ndarray, batch_size: int
-           ) -> tuple[np.ndarray, np.ndarray]:
+def embed(model: keras.Model, images: np.ndarray, batch_size: int
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """(features, class probabilities) of ``images`` in float64, by a ``features_and_probs``
+    model."""
     features, probs = model.predict(images, batch_size=batch_size, verbose=0)
     return features.astype(np.float64), probs.astype(np.float64)
 
@@ -70,14 +72,14 @@ def evaluate(generator: keras.Model, classifier: keras.Model, test_images: np.nd
     if len(train_images) < cfg.real_images:
         raise InputError(f"evaluate.real_images is {cfg.real_images} but only "
                          f"{len(train_images)} training images are available")
-    embed = features_and_probs(classifier)
+    feature_model = features_and_probs(classifier)
     fake, images_per_s = generate(generator, cfg.samples, cfg.batch_size, cfg.seed)
     log(f"evaluate: generated {cfg.samples} images at {images_per_s:.0f} images/s")
     pick = np.random.default_rng(cfg.seed).choice(len(train_images), cfg.real_images,
                                                   replace=False)
-    test_feats, test_probs = _embed(embed, test_images, cfg.batch_size)
-    fake_feats, fake_probs = _embed(embed, fake, cfg.batch_size)
-    real_feats, real_probs = _embed(embed, train_images[np.sort(pick)], cfg.batch_size)
+    test_feats, test_probs = embed(feature_model, test_images, cfg.batch_size)
+    fake_feats, fake_probs = embed(feature_model, fake, cfg.batch_size)
+    real_feats, real_probs = embed(feature_model, train_images[np.sort(pick)], cfg.batch_size)
 
     generated = quality(fake_feats, fake_probs, test_feats, test_probs, cfg)
     real = quality(real_feats, real_probs, test_feats, test_probs, cfg)
