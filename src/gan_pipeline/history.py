@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
+from gan_pipeline import row_csv
 from gan_pipeline.errors import InputError
 
 
@@ -25,27 +24,14 @@ class HistoryRow:
         return (f"{self.iteration} [D loss: {self.d_loss:f}, acc.: {100.0 * self.d_acc:.2f}%] "
                 f"[G loss: {self.g_loss:f}]")
 
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
-
-
-COLUMNS = ["iteration", "d_loss", "d_acc", "g_loss"]
-
 
 def to_csv(history: Sequence[HistoryRow]) -> str:
-    frame = pd.DataFrame([p.as_dict() for p in history], columns=COLUMNS)
-    return frame.to_csv(index=False, float_format="%.6f")
+    return row_csv.to_csv(history, HistoryRow)
 
 
 def read_csv(path: str | Path) -> list[HistoryRow]:
     """Read a history file back, with a clear error if it is not one."""
-    try:
-        frame = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise InputError(f"{path}: not a readable history CSV: {err}") from None
-    if list(frame.columns) != COLUMNS:
-        raise InputError(f"{path}: columns must be {COLUMNS}, got {list(frame.columns)}")
-    if frame.empty:
+    rows = row_csv.read_csv(path, HistoryRow, "history")
+    if not rows:
         raise InputError(f"{path}: has no rows")
-    return [HistoryRow(int(r.iteration), float(r.d_loss), float(r.d_acc), float(r.g_loss))
-            for r in frame.itertuples()]
+    return rows

@@ -4,12 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
-from gan_pipeline.errors import InputError
+from gan_pipeline import row_csv
 
 
 @dataclass(frozen=True)
@@ -24,22 +22,11 @@ class QualityRow:
                 f"{self.classifier_score:.3f}] after {self.seconds / 60:.1f} min")
 
 
-COLUMNS = ["iteration", "seconds", "fid", "classifier_score"]
-
-
 def to_csv(rows: Sequence[QualityRow]) -> str:
     """The CSV of ``rows``; with none (train.eval_interval unset), the header alone."""
-    frame = pd.DataFrame([asdict(r) for r in rows], columns=COLUMNS)
-    return frame.to_csv(index=False, float_format="%.6f")
+    return row_csv.to_csv(rows, QualityRow)
 
 
 def read_csv(path: str | Path) -> list[QualityRow]:
     """Read a quality file back (it may hold no rows), with a clear error if it is not one."""
-    try:
-        frame = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise InputError(f"{path}: not a readable quality CSV: {err}") from None
-    if list(frame.columns) != COLUMNS:
-        raise InputError(f"{path}: columns must be {COLUMNS}, got {list(frame.columns)}")
-    return [QualityRow(int(r.iteration), float(r.seconds), float(r.fid),
-                       float(r.classifier_score)) for r in frame.itertuples()]
+    return row_csv.read_csv(path, QualityRow, "quality")
