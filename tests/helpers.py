@@ -45,6 +45,8 @@ def shrink(raw: dict, *, train_images: int | str = 64, iterations: int = 4,
                         batch_size=batch_size)
     raw["classifier"].update(train_images=train_images, epochs=1, batch_size=batch_size)
     raw["evaluate"].update(samples=40, real_images=40, batch_size=16, score_splits=2)
+    raw["train"]["eval_samples"] = 64
+    raw["compare"]["minutes"] = 0.001  # each comparison run stops after its first iteration
     return raw
 
 

@@ -32,12 +32,12 @@ def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None
 
 
 def copy_repo(dest: Path) -> None:
-    """The files a fresh clone has (tracked and not ignored), without a previous dvc.lock."""
+    """The files a fresh clone has (tracked and not ignored), without the dvc.lock files."""
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO,
                             capture_output=True, text=True, check=True).stdout.split("\0")
     for rel in filter(None, listed):
         src = REPO / rel
-        if rel == "dvc.lock" or not src.is_file():
+        if Path(rel).name == "dvc.lock" or not src.is_file():
             continue
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, dest / rel)

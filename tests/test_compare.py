@@ -1,35 +1,44 @@
-"""The compare command: every architecture, the same budget, a picture and a table."""
+"""The comparison's table and per-run metrics (compare/dvc.yaml runs it end to end in
+test_pipeline), and its stage's refusal of a run that params.yaml does not define."""
 
 import subprocess
 import sys
 
-import pytest
-import yaml
+from helpers import REPO
+from gan_pipeline.compare import RunResult, run_metrics, table
+from gan_pipeline.quality import QualityRow
 
-from helpers import REPO, real_params, shrink, synthetic_images
-from gan_pipeline.evaluation.classifier import build_classifier
-from gan_pipeline.files import save_npz
-from gan_pipeline.model_files import save_model
+EVALUATION = {"quality": {"fid": 12.345, "classifier_score": 8.5, "coverage": 0.61},
+              "real": {"fid": 0.9, "classifier_score": 9.71, "coverage": 0.95},
+              "samples": 10000}
 
 
-@pytest.mark.slow
-def test_compare_trains_every_architecture_and_writes_the_picture_and_table(tmp_path):
-    """On CIFAR-10's shape: every architecture adapts to 32×32×3 through config alone."""
-    raw = shrink(real_params())
-    raw["data"]["dataset"] = "cifar10"
-    raw["compare"]["iterations"] = 3
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
-    save_npz(tmp_path / "raw.npz", synthetic_images("cifar10"))
-    # An untrained classifier is enough here.
-    save_model(build_classifier((32, 32, 3)), tmp_path / "classifier.keras")
+def test_a_runs_metrics_hold_how_long_it_trained_from_its_last_measurement():
+    rows = [QualityRow(100, 59.0, 200.0, 2.0), QualityRow(153, 90.0, 150.0, 3.0)]
+    metrics = run_metrics(EVALUATION, rows)
+    assert metrics["train"] == {"iterations": 153, "minutes": 1.5}
+    assert metrics["quality"] == EVALUATION["quality"]
+
+
+def test_the_table_has_a_row_per_run_with_its_changes_then_real_images():
+    metrics = run_metrics(EVALUATION, [QualityRow(600, 600.0, 12.3, 8.5)])
+    md = table([RunResult("dcgan", {}, metrics),
+                RunResult("recipe", {"train.ema": 0.999}, metrics)], 10, "MNIST")
+    lines = md.splitlines()
+    assert lines[0].startswith("Each run trains for 10 minutes of wall time")
+    assert "10000 samples against the MNIST test set" in lines[0]
+    assert lines[4] == ("| dcgan | params.yaml as it is | 600 | 10.0 | 12.35 | 8.50 | "
+                        "0.610 |")
+    assert lines[5].startswith("| recipe | `train.ema=0.999` | 600 |")
+    assert lines[6] == "| real MNIST (train vs test) | | | | 0.90 | 9.71 | 0.950 |"
+
+
+def test_a_run_that_params_does_not_define_is_refused_before_any_work(tmp_path):
     done = subprocess.run(
-        [sys.executable, str(REPO / "stages/compare.py"), "--params", "params.yaml", "--raw",
-         "raw.npz", "--classifier", "classifier.keras", "--png",
-         "compare.png", "--md", "compare.md"], cwd=tmp_path, capture_output=True, text=True,
-        timeout=600)
-    assert done.returncode == 0, done.stderr
-    rows = (tmp_path / "compare.md").read_text().splitlines()
-    assert rows[0].startswith("Same budget for each: 3 iterations at batch 8")
-    assert [r.split("|")[1].strip() for r in rows[4:]] == [
-        "dcgan", "dcgan_tf", "mlp", "real CIFAR-10 (train vs test)"]
-    assert (tmp_path / "compare.png").read_bytes()[:4] == b"\x89PNG"
+        [sys.executable, str(REPO / "stages/compare_run.py"), "--params",
+         str(REPO / "params.yaml"), "--run", "wgan", "--data", "absent.npz",
+         "--classifier", "absent.keras", "--out-dir", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "--run wgan: not a run of compare.runs (gan, dcgan, dcgan_tf, recipe)" in done.stderr
+    assert not (tmp_path / "out").exists()

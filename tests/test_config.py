@@ -6,7 +6,7 @@ import pydantic
 import pytest
 
 from helpers import REPO, real_params
-from gan_pipeline.config import load_params, parse_params
+from gan_pipeline.config import load_params, parse_params, run_params
 from gan_pipeline.schema import ConfigError
 
 
@@ -67,10 +67,18 @@ GE_1 = "input should be greater than or equal to 1"
     ("model.z_dim", 0, f"model.z_dim: {GE_1}"),
     ("model.leaky_relu_alpha.dcgan", 1.5,
      "model.leaky_relu_alpha.dcgan: input should be less than 1"),
-    ("compare.learning_rate", {"dcgan": 0.1}, "compare.learning_rate: must give every "
-     "architecture, ['dcgan_tf', 'mlp'] missing"),
-    ("compare.learning_rate", {"dcgan": 0.1, "dcgan_tf": 0.1, "mlp": 0.1, "gan": 0.1},
-     "compare.learning_rate.gan: input should be 'dcgan', 'dcgan_tf' or 'mlp'"),
+    ("train.label_smoothing", 0.5, "train.label_smoothing: input should be less than 0.5"),
+    ("train.max_minutes", 0, "train.max_minutes: input should be greater than 0"),
+    ("train.adam.discriminator_learning_rate", -1e-4,
+     "train.adam.discriminator_learning_rate: input should be greater than 0"),
+    ("compare.minutes", "long", "compare.minutes: must be a number, got 'long'"),
+    ("compare.eval_interval", 0, f"compare.eval_interval: {GE_1}"),
+    ("compare.runs.recipe", {"train.adam.beta_1": 1.5},
+     "compare.runs.recipe: train.adam.beta_1: input should be less than 1, got 1.5"),
+    ("compare.runs.recipe", {"train.learning_rate": 0.1},
+     "compare.runs.recipe.train.learning_rate: not a key of params.yaml that holds a value"),
+    ("compare.runs.recipe", {"train.adam": 0.1},
+     "compare.runs.recipe.train.adam: not a key of params.yaml that holds a value"),
     ("prepare.train_images", 0, "prepare.train_images: must be an integer >= 1 or all"),
     ("prepare.train_images", "most", "prepare.train_images: must be an integer >= 1 or all"),
     ("prepare.train_images", 70000,
@@ -96,6 +104,25 @@ def test_each_bad_value_is_refused_naming_its_key(path, value, message):
     with pytest.raises(ConfigError) as err:
         parse_params(_with(path, value))
     assert message in str(err.value)
+
+
+def test_a_wall_clock_budget_needs_one_process():
+    raw = _with("train.max_minutes", 10)
+    raw["train"]["strategy"] = "multi_worker"
+    with pytest.raises(ConfigError, match="train.max_minutes: needs one process"):
+        parse_params(raw)
+
+
+def test_a_comparison_run_is_params_yaml_with_its_changes_and_the_shared_budget():
+    params = load_params(REPO / "params.yaml")
+    recipe = run_params(params, "recipe")
+    changes = params.compare.runs["recipe"]
+    assert recipe.train.max_minutes == params.compare.minutes
+    assert recipe.train.adam.learning_rate == changes["train.adam.learning_rate"]
+    assert recipe.model == params.model and recipe.evaluate == params.evaluate
+    book = run_params(params, "dcgan")
+    assert book.train.model_copy(update={"max_minutes": None, "eval_interval": None}) == (
+        params.train)
 
 
 def test_unknown_key_is_refused():

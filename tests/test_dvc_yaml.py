@@ -52,8 +52,14 @@ def import_closure(script: Path) -> set[Path]:
     return seen
 
 
+# The default pipeline, and the comparison that runs only when asked for.
+PIPELINES = {"dvc.yaml": "", "compare/dvc.yaml": "compare/dvc.yaml:"}
+
+
 def _stages() -> dict[str, dict]:
-    return yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    """Every stage of every pipeline, by the name DVC gives it (``compare/dvc.yaml:run``)."""
+    return {prefix + name: spec for file, prefix in PIPELINES.items()
+            for name, spec in yaml.safe_load((REPO / file).read_text())["stages"].items()}
 
 
 def _is_package_marker(path: Path) -> bool:
@@ -76,6 +82,15 @@ def test_each_stage_lists_exactly_its_script_and_the_modules_it_imports(stage):
                                 f"not imported {sorted(listed - expected)}")
 
 
+def test_the_comparison_runs_every_run_of_params_and_plots_each_curve():
+    compare = yaml.safe_load((REPO / "compare/dvc.yaml").read_text())
+    runs = list(yaml.safe_load((REPO / "params.yaml").read_text())["compare"]["runs"])
+    assert compare["stages"]["run"]["matrix"]["name"] == runs
+    [curves] = [p for p in compare["plots"] if isinstance(p, dict)]
+    assert list(next(iter(curves.values()))["y"]) == [
+        f"../reports/compare/{run}/quality.csv" for run in runs]
+
+
 def test_package_markers_hold_no_code():
     for path in SRC.rglob("__init__.py"):
         assert _is_package_marker(path), f"{path} holds code: list it as a stage dep"
@@ -85,7 +100,10 @@ def test_the_committed_lock_matches_the_code_and_params_of_every_stage_it_holds(
     """A stage in dvc.lock was made from the deps and params it lists: a change to any of
     them must land with a rerun and a new lock. (Data deps that are not here yet, in a fresh
     clone, are outputs to pull, not staleness.)"""
-    locked = yaml.safe_load((REPO / "dvc.lock").read_text())["stages"]
+    locked = {prefix + name for file, prefix in PIPELINES.items()
+              if (REPO / file).with_suffix(".lock").is_file()
+              for name in yaml.safe_load((REPO / file).with_suffix(".lock").read_text())[
+                  "stages"]}
     done = subprocess.run([str(Path(sys.executable).parent / "dvc"), "status", "--json"],
                           cwd=REPO, capture_output=True, text=True, check=True)
     stale = {}

@@ -38,6 +38,32 @@ def test_a_train_step_changes_both_nets_and_returns_finite_losses():
     assert int(gan.d_optimizer.iterations) == 2 and int(gan.g_optimizer.iterations) == 1
 
 
+def test_label_smoothing_lowers_only_the_real_target_and_accuracy_counts_hard_labels():
+    raw = real_params()
+    raw["train"].update(label_smoothing=0.1, batch_size=8, precision="float32")
+    cfg = parse_params(raw).train
+    configure_runtime(cfg)
+    gan = build_gan(PARAMS.model, cfg, MNIST)
+    images = np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
+    p = gan.discriminator(images, training=True).numpy().astype(np.float64)
+    loss, accuracy = gan._discriminator_update(images, 1.0)
+    expected = -np.mean(0.9 * np.log(p) + 0.1 * np.log(1 - p))  # binary cross-entropy
+    np.testing.assert_allclose(float(loss), expected, rtol=1e-4)
+    assert float(accuracy) == np.mean(p > 0.5)
+    p = gan.discriminator(images, training=True).numpy().astype(np.float64)
+    fake_loss, _ = gan._discriminator_update(images, 0.0)  # fakes keep target 0
+    np.testing.assert_allclose(float(fake_loss), -np.mean(np.log(1 - p)), rtol=1e-3)
+
+
+def test_each_net_gets_its_own_learning_rate_when_two_are_given():
+    adam = PARAMS.train.adam.model_copy(update={"discriminator_learning_rate": 4e-4})
+    cfg = PARAMS.train.model_copy(update={"adam": adam, "precision": "float32"})
+    configure_runtime(cfg)
+    gan = build_gan(PARAMS.model, cfg, MNIST)
+    assert np.isclose(float(gan.d_optimizer.learning_rate), 4e-4)
+    assert np.isclose(float(gan.g_optimizer.learning_rate), PARAMS.train.adam.learning_rate)
+
+
 def _weights_after(seed, iterations=3):
     gan, cfg = _tiny_gan(seed)
     images = np.random.default_rng(2).uniform(-1, 1, (32, 28, 28, 1)).astype(np.float32)

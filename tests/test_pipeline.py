@@ -94,6 +94,35 @@ def test_second_repro_runs_only_track_which_changes_nothing(pipeline):
     assert "always changed" in status and "changed deps" not in status
 
 
+def test_the_comparison_runs_only_when_asked_and_sets_every_run_side_by_side(pipeline):
+    """compare/dvc.yaml: left out of the default `dvc repro` (the fixture's), then a run per
+    compare.runs entry, each with the same budget (shrunk: it is spent by the first
+    iteration, which is then measured), and one report of them all."""
+    repo, output = pipeline
+    assert "compare/dvc.yaml" not in output
+    done = run(["dvc", "repro", "compare/dvc.yaml"], repo)
+    assert "stopped at iteration 1: the 0.001-minute budget (train.max_minutes)" in (
+        done.stdout + done.stderr)
+    runs = ["gan", "dcgan", "dcgan_tf", "recipe"]
+    for name in runs:
+        metrics = json.loads((repo / f"reports/compare/{name}/metrics.json").read_text())
+        assert metrics["train"]["iterations"] == 1 and metrics["quality"]["fid"] > 0
+        assert (repo / f"reports/compare/{name}/quality.csv").read_text().splitlines()[
+            1].startswith("1,")
+    rows = (repo / "reports/compare.md").read_text().splitlines()
+    assert [r.split("|")[1].strip() for r in rows[4:]] == [*runs, "real MNIST (train vs test)"]
+    for png in ("compare.png", "compare_fid.png"):
+        assert (repo / "reports" / png).read_bytes()[:4] == b"\x89PNG"
+    metrics = json.loads(run(["dvc", "metrics", "show", "--json"], repo).stdout)
+    assert "reports/compare/recipe/metrics.json" in json.dumps(metrics)
+    plots = json.loads(run(["dvc", "plots", "show", "--json"], repo).stdout)["data"]
+    curves = plots["FID against training minutes, each run"][0]["content"]["data"]["values"]
+    assert sorted(p["filename"] for p in curves) == sorted(
+        f"{run}/quality.csv" for run in runs)  # one point each
+    again = run(["dvc", "repro", "compare/dvc.yaml"], repo)
+    assert "Running stage" not in again.stdout
+
+
 def _store_snapshot(repo) -> tuple:
     """The runs, their metric values and tags, and the model versions of the repo's store."""
     client = MlflowClient(f"sqlite:///{repo / 'mlflow.db'}")

@@ -57,6 +57,25 @@ def test_measuring_leaves_the_training_unchanged_and_scores_every_interval():
     assert probe(generator) == probe(generator)
 
 
+def test_a_spent_budget_stops_the_run_measured_and_cut_short_not_changed():
+    """train.max_minutes: the run stops after the iteration that spends the budget (here the
+    first), measures it although it is off the eval_interval, and holds the weights that
+    a run of that many iterations holds."""
+    raw = shrink(real_params(), iterations=6, sample_interval=2)
+    raw["train"].update(eval_interval=3, eval_samples=20, precision="float32",
+                        max_minutes=1e-6)
+    params = parse_params(raw)
+    data = prepare(synthetic_images(n_test=24), 64)
+    probe = QualityProbe(build_classifier((28, 28, 1)), data["x_test"], 20,
+                         params.model.z_dim, params.train.seed)
+    budgeted, rows = _run(params, data, probe)
+    assert [r.iteration for r in rows] == [1]
+    one = params.train.model_copy(update={"iterations": 1, "sample_interval": 1,
+                                          "max_minutes": None, "eval_interval": None})
+    cut, _ = _run(params.model_copy(update={"train": one}), data)
+    assert all(np.array_equal(a, b) for a, b in zip(budgeted, cut))
+
+
 def test_a_checkpoint_keeps_the_quality_rows_and_the_training_time(tmp_path):
     params = parse_params(shrink(real_params()))
     configure_runtime(params.train)

@@ -29,8 +29,8 @@ from gan_pipeline.quality import QualityRow
 # Train params that do not change what a given iteration computes: a run can be resumed
 # with a longer `iterations`, with checkpoints kept at another interval, or measured at
 # another (or no) eval_interval (the rows before the resume keep theirs).
-_TRAJECTORY_NEUTRAL = {"iterations", "checkpoint_interval", "resume", "eval_interval",
-                       "eval_samples"}
+_TRAJECTORY_NEUTRAL = {"iterations", "max_minutes", "checkpoint_interval", "resume",
+                       "eval_interval", "eval_samples"}
 
 
 class CheckpointMismatchError(InputError):

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, PlainValidator, model_validator
 
 from gan_pipeline.generator_shape import REFERENCE_DOUBLINGS, generator_doublings
-from gan_pipeline.schema import (Count, Fraction, KeyedError, Number, Positive,
-                              Section, Seed, read_yaml, validate)
+from gan_pipeline.schema import (ConfigError, Count, Fraction, KeyedError, Number,
+                                 Positive, Section, Seed, read_yaml, validate)
 
 @dataclass(frozen=True)
 class DatasetSpec:
@@ -87,6 +87,9 @@ class ModelConfig(Section):
 
 class AdamConfig(Section):
     learning_rate: Positive
+    # The discriminator's own learning rate (two time-scales); null: learning_rate, the
+    # book's one Adam() setting for both nets.
+    discriminator_learning_rate: Positive | None
     beta_1: Fraction
     beta_2: Fraction
     epsilon: Positive
@@ -111,6 +114,12 @@ class TrainConfig(Section):
     # > 0: the generator handed out is an exponential moving average of its weights, each
     # iteration average = ema · average + (1 − ema) · weights; 0: the generator itself.
     ema: Fraction
+    # One-sided label smoothing: the discriminator's target for real images is
+    # 1 - label_smoothing (fakes stay 0; the generator's target stays 1).
+    label_smoothing: Annotated[Number, Field(ge=0, lt=0.5)]
+    # A wall-clock budget: training stops after the first iteration at which it has trained
+    # this long (measuring left out), or at train.iterations if that comes first. null: none.
+    max_minutes: Positive | None
     # Quality while training: every eval_interval iterations, fid and classifier_score of
     # eval_samples images (reports/quality.csv). null: none, and training is unchanged.
     eval_interval: Count | None
@@ -135,10 +144,16 @@ class TrainConfig(Section):
             raise KeyedError(("sample_interval",),
                              f"must be <= train.iterations ({self.iterations})",
                              self.sample_interval)
-        if self.eval_interval is not None and self.iterations % self.eval_interval:
+        # A budgeted run stops where its minutes run out, and is measured there.
+        if (self.eval_interval is not None and self.max_minutes is None
+                and self.iterations % self.eval_interval):
             raise KeyedError(("eval_interval",), f"must divide train.iterations "
                              f"({self.iterations}), so that the run ends measured",
                              self.eval_interval)
+        if self.max_minutes is not None and self.strategy == "multi_worker":
+            raise KeyedError(("max_minutes",), "needs one process: each worker's clock would "
+                             "stop it at another iteration (train.strategy multi_worker)",
+                             self.max_minutes)
         if self.jit_compile and self.strategy != "default":
             raise KeyedError(("jit_compile",), "is only supported with train.strategy default",
                              self.jit_compile)
@@ -183,15 +198,11 @@ class EvaluateConfig(Section):
         return self
 
 
-def _every_architecture(values: dict) -> dict:
-    if missing := [arch for arch in ARCHITECTURES if arch not in values]:
-        raise ValueError(f"must give every architecture, {missing} missing")
-    return values
-
-
 class CompareConfig(Section):
-    iterations: Count  # each architecture's budget
-    learning_rate: Annotated[dict[Architecture, Positive], AfterValidator(_every_architecture)]
+    minutes: Positive  # every run's training wall-clock budget (train.max_minutes)
+    eval_interval: Count  # every run's train.eval_interval, unless the run changes it
+    # Each run: params.yaml with these dotted keys changed, as `dvc exp run -S` changes them.
+    runs: dict[str, dict[str, Any]]
 
 
 class PromoteConfig(Section):
@@ -257,8 +268,31 @@ class Params(Section):
 
 
 def parse_params(raw: Any) -> Params:
-    """Validate an already-parsed params mapping."""
-    return validate(Params, raw)
+    """Validate an already-parsed params mapping, each comparison run's params included."""
+    params = validate(Params, raw)
+    for name in params.compare.runs:
+        run_params(params, name)
+    return params
+
+
+def run_params(params: Params, name: str) -> Params:
+    """``params`` as comparison run ``name`` trains: the comparison's budget
+    (``compare.minutes``) and measuring (``compare.eval_interval``), then its own changes."""
+    raw = params.model_dump()
+    raw["compare"]["runs"] = {}  # a run's params hold no runs of their own
+    changes = {"train.max_minutes": params.compare.minutes,
+               "train.eval_interval": params.compare.eval_interval, **params.compare.runs[name]}
+    for key, value in changes.items():
+        *parents, leaf = key.split(".")
+        section = raw
+        for part in parents:
+            section = section.get(part) if isinstance(section, dict) else None
+        if not isinstance(section, dict) or leaf not in section or isinstance(section[leaf],
+                                                                              dict):
+            raise ConfigError(f"compare.runs.{name}.{key}: not a key of params.yaml that holds "
+                              "a value")
+        section[leaf] = value
+    return validate(Params, raw, where=f"compare.runs.{name}: ")
 
 
 def load_params(path: str | Path) -> Params:

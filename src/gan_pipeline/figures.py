@@ -8,7 +8,7 @@ or time metadata, so the same figure always gives the same bytes.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib
 
@@ -114,6 +114,20 @@ def quality_plot(rows: Sequence[QualityRow]) -> Figure:
             ax.text(0.5, 0.5, "not measured: train.eval_interval is null",
                     ha="center", va="center", transform=ax.transAxes)
     fig.suptitle("FID while training")
+    fig.tight_layout()
+    return fig
+
+
+def fid_curves(curves: Mapping[str, Sequence[QualityRow]]) -> Figure:
+    """fid against training minutes, a curve per run (the comparison of compare/dvc.yaml)."""
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for name, rows in curves.items():
+        ax.plot([r.seconds / 60 for r in rows], [r.fid for r in rows], marker=".", label=name)
+    ax.set_yscale("log")  # from hundreds at the start to single digits
+    ax.set_xlabel("Training wall time (minutes)")
+    ax.set_ylabel("FID (lower is better)")
+    ax.set_title("FID while training, the same wall-clock budget for each run")
+    ax.legend()
     fig.tight_layout()
     return fig
 

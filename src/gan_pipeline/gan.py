@@ -26,6 +26,10 @@ All randomness (batch indices and noise) comes from one seeded ``keras.random.Se
 drawn for the global batch and then split between replicas, so the step is written once for
 every ``tf.distribute`` strategy (the default one included).
 
+``label_smoothing`` (0 in the book) is one-sided: the discriminator's loss target for real
+images is ``1 - label_smoothing``; fakes keep 0, the generator's target stays 1, and the
+accuracy still counts against the hard labels.
+
 ``fused_generator_pass`` (a speed option, off by default) changes step 2: the fakes for the
 discriminator are the generator-step's own training-mode output, computed once, instead of a
 separate inference-mode pass on other noise. That saves one generator forward pass (about a
@@ -58,7 +62,8 @@ class GAN:
                  probability: Callable[[tf.Tensor], tf.Tensor],
                  d_optimizer: keras.optimizers.Optimizer,
                  g_optimizer: keras.optimizers.Optimizer, z_dim: int, seed: int,
-                 fused_generator_pass: bool = False, ema: float = 0.0):
+                 fused_generator_pass: bool = False, ema: float = 0.0,
+                 label_smoothing: float = 0.0):
         self.generator = generator
         self.discriminator = discriminator
         self.loss = loss
@@ -68,6 +73,7 @@ class GAN:
         self.z_dim = z_dim
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.fused_generator_pass = fused_generator_pass
+        self.real_target = 1.0 - label_smoothing
         # Build the optimizer slots now: variables cannot be created inside the compiled step.
         d_optimizer.build(discriminator.trainable_variables)
         g_optimizer.build(generator.trainable_variables)
@@ -108,7 +114,7 @@ class GAN:
         labels = tf.fill((tf.shape(images)[0], 1), label)
         with tf.GradientTape() as tape:
             predictions = self.discriminator(images, training=True)
-            loss = self.loss(labels, predictions)
+            loss = self.loss(labels * self.real_target, predictions)
             scaled = self._loss_to_differentiate(self.d_optimizer, loss)
         self._update(self.d_optimizer, tape, scaled, self.discriminator)
         probabilities = self.probability(predictions)

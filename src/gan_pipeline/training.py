@@ -76,9 +76,9 @@ MakeProbe = Callable[[], Probe]
 OnQuality = Callable[[QualityRow], None]
 
 
-def adam(cfg: TrainConfig) -> keras.optimizers.Optimizer:
+def adam(cfg: TrainConfig, learning_rate: float) -> keras.optimizers.Optimizer:
     a = cfg.adam
-    optimizer = keras.optimizers.Adam(learning_rate=a.learning_rate, beta_1=a.beta_1,
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=a.beta_1,
                                       beta_2=a.beta_2, epsilon=a.epsilon)
     if keras.mixed_precision.global_policy().name == "mixed_float16":
         return keras.optimizers.LossScaleOptimizer(optimizer)  # float16 gradients underflow
@@ -93,11 +93,14 @@ def build_gan(model_cfg: ModelConfig, train_cfg: TrainConfig, image_shape: Image
     keras.utils.set_random_seed(train_cfg.seed)
     replicated = tf.distribute.get_strategy().num_replicas_in_sync > 1
     output = NETS[model_cfg.arch].discriminator_output
+    lr = train_cfg.adam.learning_rate
+    d_lr = train_cfg.adam.discriminator_learning_rate or lr
     return GAN(build_generator(model_cfg, image_shape, synchronized_bn=replicated),
                build_discriminator(model_cfg, image_shape, synchronized_bn=replicated),
                loss=output.loss, probability=output.probability,
-               d_optimizer=adam(train_cfg), g_optimizer=adam(train_cfg),
+               d_optimizer=adam(train_cfg, d_lr), g_optimizer=adam(train_cfg, lr),
                z_dim=model_cfg.z_dim, seed=train_cfg.seed, ema=train_cfg.ema,
+               label_smoothing=train_cfg.label_smoothing,
                fused_generator_pass=train_cfg.fused_generator_pass)
 
 
@@ -105,7 +108,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
           on_sample: OnSample | None = None, checkpoint_dir: str | Path | None = None,
           images_digest: str | None = None, make_probe: MakeProbe | None = None,
           on_quality: OnQuality | None = None) -> TrainResult:
-    """Train for ``train_cfg.iterations`` iterations on ``images`` (N×H×W×C in [-1, 1]).
+    """Train for ``train_cfg.iterations`` iterations on ``images`` (N×H×W×C in [-1, 1]), or
+    until ``train_cfg.max_minutes`` of training time are spent, if that comes first.
 
     Every ``sample_interval`` iterations the chief prints the book's log line and calls
     ``on_sample(point, grid_images)`` with the generator's output for a fixed noise batch.
@@ -118,7 +122,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
 
     With ``make_probe`` and ``train_cfg.eval_interval``, every eval_interval iterations the
     chief measures the generator and calls ``on_quality(row)`` (replayed on resume too). The
-    probe only reads the generator, so the weights are the same with or without it.
+    probe only reads the generator, so the weights are the same with or without it. A run
+    whose last iteration is off the interval (a spent budget) is measured there too.
     """
     strategy = configure_runtime(train_cfg)
     global_batch = train_cfg.batch_size * strategy.num_replicas_in_sync
@@ -163,10 +168,24 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
     if make_probe is not None and train_cfg.eval_interval is not None and chief:
         probe = make_probe()
     last_saved = start
+    budget = None if train_cfg.max_minutes is None else 60 * train_cfg.max_minutes
+
+    def measure(iteration: int, seconds: float, since: float) -> tuple[float, float]:
+        """Measure the generator; returns (seconds, since) with the measuring left out."""
+        seconds += time.perf_counter() - since
+        row = QualityRow(iteration, seconds, *probe(gan.output_generator))
+        quality.append(row)
+        bar.write(row.log_line())
+        if on_quality is not None:
+            on_quality(row)
+        return seconds, time.perf_counter()
+
     seconds, since = progress.seconds, time.perf_counter()
+    iteration = start
     # Under DVC or CI the bar goes to a log, not a terminal: update it less often there.
+    # A budgeted run's end is not known in iterations: its bar counts without a total.
     with _signals_recorded() as signals, tqdm(
-            total=train_cfg.iterations, initial=start, unit="it", desc="train",
+            total=train_cfg.iterations if budget is None else None, initial=start, unit="it", desc="train",
             dynamic_ncols=True, mininterval=1.0 if sys.stderr.isatty() else 30.0,
             disable=not chief) as bar:
         for iteration in range(start + 1, train_cfg.iterations + 1):
@@ -193,13 +212,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
                     if on_sample is not None:
                         on_sample(point, grid_images)
             if probe is not None and iteration % train_cfg.eval_interval == 0:
-                seconds += time.perf_counter() - since
-                row = QualityRow(iteration, seconds, *probe(gan.output_generator))
-                quality.append(row)
-                bar.write(row.log_line())
-                if on_quality is not None:
-                    on_quality(row)
-                since = time.perf_counter()  # measuring is not training time
+                seconds, since = measure(iteration, seconds, since)
+            spent = budget is not None and seconds + time.perf_counter() - since >= budget
             if checkpoints is not None and (
                     iteration % train_cfg.checkpoint_interval == 0 or signals):
                 checkpoints.save(iteration, Progress(history, grids, quality,
@@ -207,4 +221,11 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
                 last_saved = iteration
             if signals:
                 raise TrainingInterrupted(signals[0], iteration)
+            if spent:
+                bar.write(f"train: stopped at iteration {iteration}: the "
+                          f"{train_cfg.max_minutes:g}-minute budget (train.max_minutes) is "
+                          "spent")
+                break
+        if probe is not None and iteration % train_cfg.eval_interval:
+            measure(iteration, seconds, since)  # a budgeted run ends measured too
     return TrainResult(gan.output_generator, gan.discriminator)

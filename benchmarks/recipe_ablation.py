@@ -1,0 +1,103 @@
+"""What each change of the recipe contributes: runs that take one change out of it, or add
+one candidate to it, each with the comparison's wall-clock budget (compare.minutes).
+
+    python benchmarks/recipe_ablation.py --out benchmarks/results/recipe_ablation.md
+
+Each row trains through the comparison's own stage (``stages/compare_run.py``: params.yaml
+with the row's changes, ``compare.minutes`` of training, then ``evaluate`` on
+``evaluate.samples`` images), so its numbers sit beside those of ``dvc repro
+compare/dvc.yaml``: the table starts with that comparison's book and recipe rows, read from
+``reports/compare/``. One seed per row: a small difference is within run-to-run noise, so
+read the large ones. Needs data/prepared/dataset.npz and models/classifier.keras.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+# (what the row does, the recipe keys it takes out, what it adds), most telling first.
+ROWS: list[tuple[str, tuple[str, ...], dict]] = [
+    ("+ one-sided label smoothing 0.1", (), {"train.label_smoothing": 0.1}),
+    ("+ discriminator learning rate 4e-4 (two time-scales)", (),
+     {"train.adam.discriminator_learning_rate": 0.0004}),
+    ("- EMA (no average)", ("train.ema",), {}),
+    ("- Adam 2e-4, beta_1 0.5 (Keras defaults, the book's)",
+     ("train.adam.learning_rate", "train.adam.beta_1"), {}),
+    ("- batch 64 (the book's 128)", ("train.batch_size",), {}),
+    ("+ fused generator pass", (), {"train.fused_generator_pass": True}),
+    ("+ batch 32", (), {"train.batch_size": 32}),
+]
+
+
+def platform() -> str:
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
+                  if line.startswith("model name")), "unknown CPU")
+    bf16 = "avx512_bf16" in cpuinfo
+    cores = sum(line.startswith("processor") for line in cpuinfo.splitlines())
+    return f"{model}, {cores} cores, {'with' if bf16 else 'no'} AVX512-BF16"
+
+
+def run_row(name: str, changes: dict, work: Path) -> dict:
+    """Train and evaluate params.yaml with ``changes`` as a comparison run; its metrics."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["compare"]["runs"] = {name: changes}
+    row_dir = work / name
+    row_dir.mkdir(parents=True)
+    (row_dir / "params.yaml").write_text(yaml.safe_dump(params))
+    subprocess.run([sys.executable, str(REPO / "stages/compare_run.py"),
+                    "--params", str(row_dir / "params.yaml"), "--run", name,
+                    "--data", str(REPO / "data/prepared/dataset.npz"),
+                    "--classifier", str(REPO / "models/classifier.keras"),
+                    "--out-dir", str(row_dir)], check=True)
+    return json.loads((row_dir / "metrics.json").read_text())
+
+
+def line(what: str, metrics: dict, recipe_fid: float | None) -> str:
+    q, t = metrics["quality"], metrics["train"]
+    delta = "" if recipe_fid is None else f"{q['fid'] - recipe_fid:+.2f}"
+    return (f"| {what} | {t['iterations']} | {q['fid']:.2f} | {delta} | "
+            f"{q['classifier_score']:.2f} | {q['coverage']:.3f} |")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--compare-dir", default=str(REPO / "reports/compare"),
+                   help="the comparison's outputs, for the book and recipe rows")
+    p.add_argument("--out", required=True, help="the Markdown table to write")
+    args = p.parse_args()
+    params = yaml.safe_load((REPO / "params.yaml").read_text())["compare"]
+    recipe = params["runs"]["recipe"]
+    anchors = {what: json.loads((Path(args.compare_dir) / run / "metrics.json").read_text())
+               for what, run in (("the book's params (compare: dcgan)", "dcgan"),
+                                 ("the recipe (compare: recipe)", "recipe"))}
+    recipe_fid = anchors["the recipe (compare: recipe)"]["quality"]["fid"]
+    lines = [f"Platform: {platform()}. Each row trains for {params['minutes']:g} minutes "
+             "(compare.minutes), then `evaluate` measures 10,000 samples. The recipe: "
+             + ", ".join(f"`{k}={v}`" for k, v in recipe.items()) + ".", "",
+             "| run | iterations | fid | fid − recipe's | classifier_score | coverage |",
+             "| --- | --- | --- | --- | --- | --- |",
+             *(line(what, m, recipe_fid) for what, m in anchors.items())]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for number, (what, removed, added) in enumerate(ROWS):
+            changes = {**{k: v for k, v in recipe.items() if k not in removed}, **added}
+            print(f"ablation: row {number + 1}/{len(ROWS)}: {what}: {changes}", flush=True)
+            lines.append(line(what, run_row(f"row{number + 1}", changes, Path(tmp)),
+                              recipe_fid))
+            out.write_text("\n".join(lines) + "\n")  # each finished row survives a stop
+            print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    main()

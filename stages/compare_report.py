@@ -1,0 +1,51 @@
+"""Stage compare_report (compare/dvc.yaml): the runs of compare.runs side by side:
+reports/compare.png (a row of samples per run, and one of real images), compare_fid.png
+(fid against training minutes, a curve per run) and compare.md (the table)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from gan_pipeline import cli, figures, quality
+from gan_pipeline.compare import RunResult, table
+from gan_pipeline.data.prepare import prepared_layout
+from gan_pipeline.files import load_npz, write_bytes, write_text
+from gan_pipeline.model_files import load_model
+from gan_pipeline.noise import noise
+
+
+def main(args, params):
+    runs_dir = Path(args.runs_dir)
+    names = list(params.compare.runs)
+    test_images = load_npz(args.data, {"x_test": prepared_layout(params.data.dataset)[
+        "x_test"]})["x_test"]
+    results, curves, rows = [], {}, []
+    for name in names:
+        run_dir = runs_dir / name
+        results.append(RunResult(name, params.compare.runs[name],
+                                 json.loads((run_dir / "metrics.json").read_text())))
+        curves[name] = quality.read_csv(run_dir / "quality.csv")
+        generator = load_model(run_dir / "generator.keras")
+        z = noise(params.sample.seed, args.per_row, generator.input_shape[-1])
+        rows.append((name, generator(z, training=False).numpy()))
+    title = params.data.spec.title
+    pick = np.random.default_rng(params.sample.seed).choice(len(test_images), args.per_row,
+                                                            replace=False)
+    rows.append((title, test_images[np.sort(pick)]))
+    write_bytes(args.png, figures.to_png(figures.comparison_grid(rows)))
+    write_bytes(args.fid_png, figures.to_png(figures.fid_curves(curves)))
+    md = table(results, params.compare.minutes, title)
+    write_text(args.md, md)
+    print(md)
+
+
+if __name__ == "__main__":
+    p = cli.parser(__doc__.split("\n\n")[0])
+    p.add_argument("--runs-dir", required=True, help="the folder of the runs' outputs")
+    p.add_argument("--data", required=True, help="the prepared .npz (real images)")
+    p.add_argument("--per-row", type=int, default=8, help="images per row of the picture")
+    p.add_argument("--png", required=True)
+    p.add_argument("--fid-png", required=True)
+    p.add_argument("--md", required=True)
+    cli.run(main, p.parse_args())

@@ -1,0 +1,56 @@
+"""Stage compare@<run> (compare/dvc.yaml): run <run> of compare.runs trains for
+compare.minutes, measured every compare.eval_interval iterations, and is then evaluated."""
+
+from pathlib import Path
+
+from gan_pipeline import cli, quality
+from gan_pipeline.compare import run_metrics
+from gan_pipeline.config import run_params
+from gan_pipeline.data.prepare import check_scaled, prepared_layout
+from gan_pipeline.errors import InputError
+from gan_pipeline.evaluation.evaluate import evaluate
+from gan_pipeline.evaluation.probe import QualityProbe
+from gan_pipeline.files import load_npz, write_json, write_text
+from gan_pipeline.model_files import load_model, save_model
+from gan_pipeline.training import train
+
+
+def main(args, params):
+    if args.run not in params.compare.runs:
+        raise InputError(f"--run {args.run}: not a run of compare.runs "
+                         f"({', '.join(params.compare.runs)})")
+    run = run_params(params, args.run)
+    layout = prepared_layout(run.data.dataset)
+    data = load_npz(args.data, {name: layout[name] for name in ("x_train", "x_test")})
+    check_scaled(data["x_train"], f"{args.data}: x_train")
+    classifier = load_model(args.classifier)
+    rows = []
+
+    def make_probe():
+        return QualityProbe(classifier, data["x_test"], run.train.eval_samples,
+                            run.model.z_dim, run.train.seed)
+
+    print(f"compare: run {args.run}: {dict(params.compare.runs[args.run]) or 'params.yaml'}, "
+          f"{run.train.max_minutes:g} minutes", flush=True)
+    result = train(run.model, run.train, data["x_train"], make_probe=make_probe,
+                   on_quality=rows.append)
+    metrics = run_metrics(evaluate(result.generator, classifier, data["x_test"],
+                                   data["x_train"], run.evaluate), rows)
+    out = Path(args.out_dir)
+    save_model(result.generator, out / "generator.keras")
+    write_text(out / "quality.csv", quality.to_csv(rows))
+    write_json(out / "metrics.json", metrics)
+    q = metrics["quality"]
+    print(f"compare: run {args.run}: {metrics['train']['iterations']} iterations in "
+          f"{metrics['train']['minutes']:.1f} min: fid {q['fid']:.2f}, classifier_score "
+          f"{q['classifier_score']:.2f}, coverage {q['coverage']:.3f}")
+
+
+if __name__ == "__main__":
+    p = cli.parser(__doc__)
+    p.add_argument("--run", required=True, help="a key of compare.runs")
+    p.add_argument("--data", required=True, help="the prepared .npz")
+    p.add_argument("--classifier", required=True, help="the evaluation classifier (.keras)")
+    p.add_argument("--out-dir", required=True,
+                   help="where to write generator.keras, quality.csv and metrics.json")
+    cli.run(main, p.parse_args())
