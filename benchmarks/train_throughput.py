@@ -66,8 +66,9 @@ class SeedLoop:
         self.z_dim = params.model.z_dim
         self.generator = build_generator(params.model, images.shape[1:])
         self.discriminator = build_discriminator(params.model, images.shape[1:])
-        self.discriminator.compile(loss="binary_crossentropy", optimizer=adam(params.train),
-                                   metrics=["accuracy"])
+        lr = params.train.adam.learning_rate  # the book's one Adam() setting for both
+        self.discriminator.compile(loss="binary_crossentropy",
+                                   optimizer=adam(params.train, lr), metrics=["accuracy"])
         self.real = np.ones((self.batch, 1), np.float32)
         self.fake = np.zeros((self.batch, 1), np.float32)
         # Keras 3 reads `trainable` when it traces a train function: trace the discriminator's
@@ -75,7 +76,7 @@ class SeedLoop:
         self.discriminator.train_on_batch(images[: self.batch], self.real)
         self.discriminator.trainable = False
         self.gan = keras.Sequential([self.generator, self.discriminator])
-        self.gan.compile(loss="binary_crossentropy", optimizer=adam(params.train))
+        self.gan.compile(loss="binary_crossentropy", optimizer=adam(params.train, lr))
 
     def run(self, iterations: int) -> None:
         for _ in range(iterations):

@@ -6,6 +6,7 @@ import sys
 
 from helpers import REPO
 from gan_pipeline.compare import RunResult, run_metrics, table
+from gan_pipeline.config import load_params, run_params
 from gan_pipeline.quality import QualityRow
 
 EVALUATION = {"quality": {"fid": 12.345, "classifier_score": 8.5, "coverage": 0.61},
@@ -42,3 +43,23 @@ def test_a_run_that_params_does_not_define_is_refused_before_any_work(tmp_path):
     assert done.returncode == 1
     assert "--run wgan: not a run of compare.runs (gan, dcgan, dcgan_tf, recipe)" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_readme_runs_the_recipe_of_the_comparison():
+    """The README's `dvc exp run -n recipe` line sets exactly compare.runs.recipe, with the
+    comparison's budget and measuring, so that its numbers are the comparison's."""
+    [line] = [line for line in (REPO / "README.md").read_text().splitlines()
+              if line.startswith("dvc exp run -n recipe ")]
+    words = line.split("#")[0].split()
+    assigned = dict(words[i + 1].split("=") for i, w in enumerate(words) if w == "-S")
+    params = load_params(REPO / "params.yaml")
+    recipe = run_params(params, "recipe")
+    expected = {**params.compare.runs["recipe"], "train.max_minutes": params.compare.minutes,
+                "train.eval_interval": params.compare.eval_interval}
+    assert set(assigned) == set(expected)
+    for key, value in assigned.items():
+        section, *rest = key.split(".")
+        node = getattr(recipe, section)
+        for part in rest:
+            node = getattr(node, part)
+        assert float(value) == node == float(expected[key]), key
