@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import yaml
+
+from gan_pipeline.platform_record import cpu_info
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,12 +41,11 @@ ROWS: list[tuple[str, tuple[str, ...], dict]] = [
 
 
 def platform() -> str:
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
-                  if line.startswith("model name")), "unknown CPU")
-    bf16 = "avx512_bf16" in cpuinfo
-    cores = sum(line.startswith("processor") for line in cpuinfo.splitlines())
-    return f"{model}, {cores} cores, {'with' if bf16 else 'no'} AVX512-BF16"
+    """The CPU, its cores and whether it computes bf16 (what `precision: auto` picks by)."""
+    cpu = cpu_info(Path("/proc/cpuinfo").read_text())
+    bf16 = "avx512_bf16" in cpu["isa_flags"]
+    return (f"{cpu.get('model_name', 'unknown CPU')}, {os.cpu_count()} cores, "
+            f"{'with' if bf16 else 'no'} AVX512-BF16")
 
 
 def run_row(name: str, changes: dict, work: Path) -> dict:
