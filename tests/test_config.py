@@ -113,6 +113,11 @@ def test_a_wall_clock_budget_needs_one_process():
         parse_params(raw)
 
 
+def test_a_multi_worker_config_compares_in_one_process():
+    params = parse_params(_with("train.strategy", "multi_worker"))
+    assert run_params(params, "recipe").train.strategy == "default"
+
+
 def test_a_comparison_run_is_params_yaml_with_its_changes_and_the_shared_budget():
     params = load_params(REPO / "params.yaml")
     recipe = run_params(params, "recipe")

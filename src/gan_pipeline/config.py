@@ -144,7 +144,6 @@ class TrainConfig(Section):
             raise KeyedError(("sample_interval",),
                              f"must be <= train.iterations ({self.iterations})",
                              self.sample_interval)
-        # A budgeted run stops where its minutes run out, and is measured there.
         if (self.eval_interval is not None and self.max_minutes is None
                 and self.iterations % self.eval_interval):
             raise KeyedError(("eval_interval",), f"must divide train.iterations "
@@ -276,19 +275,20 @@ def parse_params(raw: Any) -> Params:
 
 
 def run_params(params: Params, name: str) -> Params:
-    """``params`` as comparison run ``name`` trains: the comparison's budget
-    (``compare.minutes``) and measuring (``compare.eval_interval``), then its own changes."""
+    """``params`` as comparison run ``name`` trains: in one process, with the comparison's
+    budget and measuring (``compare.minutes``, ``.eval_interval``), then its own changes."""
     raw = params.model_dump()
     raw["compare"]["runs"] = {}  # a run's params hold no runs of their own
     changes = {"train.max_minutes": params.compare.minutes,
                "train.eval_interval": params.compare.eval_interval, **params.compare.runs[name]}
+    if params.train.strategy == "multi_worker":
+        changes = {"train.strategy": "default", **changes}
     for key, value in changes.items():
         *parents, leaf = key.split(".")
         section = raw
         for part in parents:
             section = section.get(part) if isinstance(section, dict) else None
-        if not isinstance(section, dict) or leaf not in section or isinstance(section[leaf],
-                                                                              dict):
+        if not isinstance(section, dict) or isinstance(section.get(leaf, {}), dict):
             raise ConfigError(f"compare.runs.{name}.{key}: not a key of params.yaml that holds "
                               "a value")
         section[leaf] = value
