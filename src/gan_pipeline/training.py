@@ -185,9 +185,9 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
     # Under DVC or CI the bar goes to a log, not a terminal: update it less often there.
     # A budgeted run's end is not known in iterations: its bar counts without a total.
     with _signals_recorded() as signals, tqdm(
-            total=train_cfg.iterations if budget is None else None, initial=start, unit="it", desc="train",
-            dynamic_ncols=True, mininterval=1.0 if sys.stderr.isatty() else 30.0,
-            disable=not chief) as bar:
+            total=train_cfg.iterations if budget is None else None, initial=start,
+            unit="it", desc="train", dynamic_ncols=True,
+            mininterval=1.0 if sys.stderr.isatty() else 30.0, disable=not chief) as bar:
         for iteration in range(start + 1, train_cfg.iterations + 1):
             try:
                 logs = step(data)
