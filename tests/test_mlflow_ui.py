@@ -95,9 +95,11 @@ def test_parallel_queued_experiments_log_to_the_repos_store(two_runs):
             time.sleep(2)
     finally:
         noise.write_text(committed)
-    assert len(re.findall(r"\bSuccess\b", status)) == 2, status
-    for name in ("q-iter8", "q-iter10"):
-        assert "noise.py as queued" in run(["dvc", "queue", "logs", name], repo).stdout
+    logs = {name: run(["dvc", "queue", "logs", name], repo, check=False).stdout
+            for name in ("q-iter8", "q-iter10")}
+    assert len(re.findall(r"\bSuccess\b", status)) == 2, status + "\n".join(logs.values())
+    for log in logs.values():
+        assert "noise.py as queued" in log
 
     [experiment] = client.search_experiments(filter_string="name = 'parallel'")
     runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time"])

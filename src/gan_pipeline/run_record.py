@@ -22,6 +22,7 @@ import numpy as np
 from mlflow.data.http_dataset_source import HTTPDatasetSource
 from mlflow.data.meta_dataset import MetaDataset
 from mlflow.entities import DatasetInput, InputTag, Metric, RunTag
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.types import Schema, TensorSpec
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
@@ -64,6 +65,24 @@ def dataset_input(summary: Mapping[str, Any]) -> MetaDataset:
                        digest=summary["content_digest"][:DATASET_DIGEST_CHARS], schema=schema)
 
 
+def log_dataset(client: MlflowClient, run_id: str, dataset: MetaDataset) -> None:
+    """Make ``dataset`` the run's training input.
+
+    MLflow looks the dataset up in the experiment and inserts it if missing, two steps that
+    another run can come between: two runs that log the same dataset at once (parallel
+    `dvc queue` workers) both find none, and the second insert breaks the table's unique
+    key. That write was rolled back and the dataset now exists, so logging again links it.
+    """
+    inputs = [DatasetInput(dataset._to_mlflow_entity(),
+                           [InputTag(MLFLOW_DATASET_CONTEXT, "training")])]
+    try:
+        client.log_inputs(run_id, inputs)
+    except MlflowException as err:
+        if "unique constraint" not in str(err).lower():  # SQLite's and PostgreSQL's words
+            raise
+        client.log_inputs(run_id, inputs)
+
+
 def record_pipeline_run(experiment: str, generator_path: str | Path,
                         results: Mapping[str, Any], data_summary: Mapping[str, Any],
                         artifacts: Mapping[str, Sequence[str | Path]],
@@ -95,8 +114,7 @@ def record_pipeline_run(experiment: str, generator_path: str | Path,
     client.log_batch(run_id, metrics=[Metric(key, value, now, 0, model_id=model_id)
                                       for key, value in evaluation_metrics(results).items()],
                      tags=[RunTag(key, value) for key, value in reference_tags(results).items()])
-    client.log_inputs(run_id, [DatasetInput(dataset_input(data_summary)._to_mlflow_entity(),
-                                            [InputTag(MLFLOW_DATASET_CONTEXT, "training")])])
+    log_dataset(client, run_id, dataset_input(data_summary))
     for folder, paths in artifacts.items():
         for path in paths:
             client.log_artifact(run_id, str(path), folder)
