@@ -75,6 +75,9 @@ def main() -> None:
     p.add_argument("--compare-dir", default=str(REPO / "reports/compare"),
                    help="the comparison's outputs, for the book and recipe rows")
     p.add_argument("--out", required=True, help="the Markdown table to write")
+    p.add_argument("--rows", type=int, nargs="+", choices=range(1, len(ROWS) + 1),
+                   default=range(1, len(ROWS) + 1), metavar="N",
+                   help="which rows of ROWS to run, numbered from 1 (default: all)")
     args = p.parse_args()
     params = yaml.safe_load((REPO / "params.yaml").read_text())["compare"]
     recipe = params["runs"]["recipe"]
@@ -91,11 +94,11 @@ def main() -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        for number, (what, removed, added) in enumerate(ROWS):
+        for number in args.rows:
+            what, removed, added = ROWS[number - 1]
             changes = {**{k: v for k, v in recipe.items() if k not in removed}, **added}
-            print(f"ablation: row {number + 1}/{len(ROWS)}: {what}: {changes}", flush=True)
-            lines.append(line(what, run_row(f"row{number + 1}", changes, Path(tmp)),
-                              recipe_fid))
+            print(f"ablation: row {number}/{len(ROWS)}: {what}: {changes}", flush=True)
+            lines.append(line(what, run_row(f"row{number}", changes, Path(tmp)), recipe_fid))
             out.write_text("\n".join(lines) + "\n")  # each finished row survives a stop
             print("\n".join(lines), flush=True)
 
