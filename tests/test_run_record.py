@@ -24,7 +24,8 @@ def _log_at_once(uri: str, run_id: str, barrier, errors) -> None:
 
 def test_runs_logging_the_same_new_dataset_at_once_all_get_it(tmp_path):
     """MLflow's look-up-then-insert of a dataset races between processes: without the
-    retry, all but one of these writers fail on the datasets table's unique key."""
+    retry, some of these writers (often all but one) fail on the datasets table's unique
+    key."""
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(uri)
     experiment_id = client.create_experiment("parallel")
