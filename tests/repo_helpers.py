@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,10 @@ from pathlib import Path
 import yaml
 
 from helpers import REPO
+
+# This repo's pipelines: the default one, and the comparison that runs only when asked for;
+# each with the prefix DVC gives its stage names.
+PIPELINES = {"dvc.yaml": "", "compare/dvc.yaml": "compare/dvc.yaml:"}
 
 
 def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None
@@ -29,6 +34,11 @@ def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None
     if check and done.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
     return done
+
+
+def ran_stages(output: str) -> list[str]:
+    """The stages a `dvc repro` or `dvc exp run` ran, as its output names them."""
+    return re.findall(r"Running stage '([^']+)'", output)
 
 
 def copy_repo(dest: Path) -> None:

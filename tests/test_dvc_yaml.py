@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from helpers import REPO
+from repo_helpers import PIPELINES
 
 PACKAGE = "gan_pipeline"
 SRC = REPO / "src"
@@ -50,10 +51,6 @@ def import_closure(script: Path) -> set[Path]:
                 seen.add(path)
                 todo.append(path)
     return seen
-
-
-# The default pipeline, and the comparison that runs only when asked for.
-PIPELINES = {"dvc.yaml": "", "compare/dvc.yaml": "compare/dvc.yaml:"}
 
 
 def _stages() -> dict[str, dict]:

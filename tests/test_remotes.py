@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import signal
 import subprocess
 import tempfile
@@ -18,7 +17,7 @@ import yaml
 
 from helpers import (REPO, FileServer, free_ports, real_params, serve_dataset, shrink,
                      synthetic_images, write_sources)
-from repo_helpers import copy_repo, git_commit_all, run
+from repo_helpers import PIPELINES, copy_repo, git_commit_all, ran_stages, run
 
 pytestmark = pytest.mark.slow
 BUCKET = "dcgan"
@@ -60,8 +59,8 @@ def use_s3_remote(repo: Path, endpoint: str, name: str = "team", prefix: str = "
 def output_digests(repo: Path) -> dict[str, str]:
     """sha256 of every file under each output the locks of both pipelines name (their stages
     run from the repo root, so the paths are the root's)."""
-    locks = [yaml.safe_load((repo / lock).read_text())["stages"]
-             for lock in ("dvc.lock", "compare/dvc.lock")]
+    locks = [yaml.safe_load((repo / file).with_suffix(".lock").read_text())["stages"]
+             for file in PIPELINES]
     paths = {out["path"] for lock in locks for stage in lock.values()
              for out in stage.get("outs", [])}
     files = [f for p in paths for f in ([repo / p] if (repo / p).is_file()
@@ -89,10 +88,6 @@ def pushed(stack, tmp_path_factory):
     yield repo
     server.httpd.shutdown()
     server.httpd.server_close()
-
-
-def ran_stages(output: str) -> list[str]:
-    return re.findall(r"Running stage '([^']+)'", output)
 
 
 def clone(source: Path, dest: Path, endpoint: str) -> Path:
