@@ -93,10 +93,9 @@ def test_package_markers_hold_no_code():
         assert _is_package_marker(path), f"{path} holds code: list it as a stage dep"
 
 
-def _outputs_to_pull() -> set[Path]:
-    """The outputs the committed locks name that are not here: in a fresh clone, every cached
-    one (DVC restores them with `dvc pull`)."""
-    absent = set()
+def _stage_outputs() -> set[Path]:
+    """Every output of every stage the committed locks hold."""
+    outputs = set()
     for file in PIPELINES:
         lock = (REPO / file).with_suffix(".lock")
         if not lock.is_file():
@@ -105,21 +104,22 @@ def _outputs_to_pull() -> set[Path]:
         for name, entry in yaml.safe_load(lock.read_text())["stages"].items():
             # A stage runs in its wdir, and the lock's paths are relative to it.
             wdir = ((REPO / file).parent / specs[name.split("@")[0]].get("wdir", ".")).resolve()
-            absent |= {wdir / out["path"] for out in entry.get("outs", [])
-                       if not (wdir / out["path"]).exists()}
-    return absent
+            outputs |= {wdir / out["path"] for out in entry.get("outs", [])}
+    return outputs
 
 
 def test_the_committed_lock_matches_the_code_and_params_of_every_stage_it_holds():
-    """A stage in dvc.lock was made from the deps and params it lists: a change to any of
-    them must land with a rerun and a new lock. Data deps that are not here yet, in a fresh
-    clone, are outputs to pull, not staleness: a missing file, or a directory holding one
-    (the comparison's report reads reports/compare, whose generators are pulled)."""
+    """A stage in dvc.lock was made from the code and params it lists: a change to any of
+    them must land with a rerun and a new lock. Its data deps are other stages' outputs
+    (or directories holding them), judged by those stages' own entries: in a fresh clone
+    they are not here yet (to pull), and made on another CPU kind they hold other bytes
+    (README: Reproducible bit for bit), as the comparison's lock, made on another host
+    than dvc.lock, does with the classifier."""
     locked = {prefix + name for file, prefix in PIPELINES.items()
               if (REPO / file).with_suffix(".lock").is_file()
               for name in yaml.safe_load((REPO / file).with_suffix(".lock").read_text())[
                   "stages"]}
-    to_pull = _outputs_to_pull()
+    outputs = _stage_outputs()
     done = subprocess.run([str(Path(sys.executable).parent / "dvc"), "status", "--json"],
                           cwd=REPO, capture_output=True, text=True, check=True)
     stale = {}
@@ -131,8 +131,7 @@ def test_the_committed_lock_matches_the_code_and_params_of_every_stage_it_holds(
                 continue  # "always changed"
             # Both pipelines' stages run from the repository root, so DVC's paths start there.
             deps = {path: state for path, state in change.get("changed deps", {}).items()
-                    if state != "deleted"
-                    and not any(out.is_relative_to(REPO / path) for out in to_pull)}
+                    if not any(out.is_relative_to(REPO / path) for out in outputs)}
             if deps:
                 stale[stage] = deps
     assert not stale, f"dvc.lock is stale (rerun these stages and commit the lock): {stale}"
