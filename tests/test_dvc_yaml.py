@@ -93,10 +93,10 @@ def test_package_markers_hold_no_code():
         assert _is_package_marker(path), f"{path} holds code: list it as a stage dep"
 
 
-def _stage_outputs() -> set[Path]:
-    """Every output of every stage the committed locks hold."""
-    outputs = set()
-    for file in PIPELINES:
+def _locked_outputs() -> dict[str, set[Path]]:
+    """Every stage the committed locks hold, by the name DVC gives it, with its outputs."""
+    locked = {}
+    for file, prefix in PIPELINES.items():
         lock = (REPO / file).with_suffix(".lock")
         if not lock.is_file():
             continue
@@ -104,8 +104,8 @@ def _stage_outputs() -> set[Path]:
         for name, entry in yaml.safe_load(lock.read_text())["stages"].items():
             # A stage runs in its wdir, and the lock's paths are relative to it.
             wdir = ((REPO / file).parent / specs[name.split("@")[0]].get("wdir", ".")).resolve()
-            outputs |= {wdir / out["path"] for out in entry.get("outs", [])}
-    return outputs
+            locked[prefix + name] = {wdir / out["path"] for out in entry.get("outs", [])}
+    return locked
 
 
 def test_the_committed_lock_matches_the_code_and_params_of_every_stage_it_holds():
@@ -115,11 +115,8 @@ def test_the_committed_lock_matches_the_code_and_params_of_every_stage_it_holds(
     they are not here yet (to pull), and made on another CPU kind they hold other bytes
     (README: Reproducible bit for bit), as the comparison's lock, made on another host
     than dvc.lock, does with the classifier."""
-    locked = {prefix + name for file, prefix in PIPELINES.items()
-              if (REPO / file).with_suffix(".lock").is_file()
-              for name in yaml.safe_load((REPO / file).with_suffix(".lock").read_text())[
-                  "stages"]}
-    outputs = _stage_outputs()
+    locked = _locked_outputs()
+    outputs = set().union(*locked.values())
     done = subprocess.run([str(Path(sys.executable).parent / "dvc"), "status", "--json"],
                           cwd=REPO, capture_output=True, text=True, check=True)
     stale = {}
