@@ -7,8 +7,12 @@ Each row trains through the comparison's own stage (``stages/compare_run.py``: p
 with the row's changes, ``compare.minutes`` of training, then ``evaluate`` on
 ``evaluate.samples`` images), so its numbers sit beside those of ``dvc repro
 compare/dvc.yaml``: the table starts with that comparison's book and recipe rows, read from
-``reports/compare/``. One seed per row: a small difference is within run-to-run noise, so
-read the large ones. Needs data/prepared/dataset.npz and models/classifier.keras.
+``reports/compare/``. Row 1 runs the recipe itself on this host; when it runs, the other
+rows' differences are taken against it rather than against the comparison's recipe, which
+may come from another host. One seed per row: row 2 (another seed) shows how far one
+run's fid moves by chance, so read only differences larger than that. ``--keep DIR``
+keeps each row's outputs (its fid curve is DIR/row<N>/quality.csv). Needs
+data/prepared/dataset.npz and models/classifier.keras.
 """
 
 from __future__ import annotations
@@ -27,16 +31,26 @@ from gan_pipeline.platform_record import cpu_info
 
 REPO = Path(__file__).resolve().parents[1]
 
-# (what the row does, the recipe keys it takes out, what it adds), most telling first.
+# (what the row does, the recipe keys it takes out, what it adds or changes). The recipe is
+# compare.runs.recipe: batch 64, Adam 2e-4 with beta_1 0.5, one-sided label smoothing 0.1.
+# Row 1 is the recipe itself: the comparison's own recipe run may come from another host.
 ROWS: list[tuple[str, tuple[str, ...], dict]] = [
-    ("- one-sided label smoothing 0.1", ("train.label_smoothing",), {}),
+    ("the recipe, on this host (the reference of the rows after it)", (), {}),
+    ("the recipe with train.seed 43: one seed's spread", (), {"train.seed": 43}),
     ("+ discriminator learning rate 4e-4 (two time-scales)", (),
      {"train.adam.discriminator_learning_rate": 0.0004}),
+    ("+ discriminator learning rate 4e-4, with train.seed 43", (),
+     {"train.adam.discriminator_learning_rate": 0.0004, "train.seed": 43}),
+    ("label smoothing 0.25 instead of 0.1", (), {"train.label_smoothing": 0.25}),
+    ("+ both: discriminator learning rate 4e-4, label smoothing 0.25", (),
+     {"train.adam.discriminator_learning_rate": 0.0004, "train.label_smoothing": 0.25}),
+    ("batch 32 instead of 64", (), {"train.batch_size": 32}),
+    ("+ fused generator pass", (), {"train.fused_generator_pass": True}),
     ("+ EMA of the generator, 0.999", (), {"train.ema": 0.999}),
+    ("- one-sided label smoothing 0.1", ("train.label_smoothing",), {}),
+    ("- batch 64 (the book's 128)", ("train.batch_size",), {}),
     ("- Adam 2e-4, beta_1 0.5 (Keras defaults, the book's)",
      ("train.adam.learning_rate", "train.adam.beta_1"), {}),
-    ("+ fused generator pass", (), {"train.fused_generator_pass": True}),
-    ("- batch 64 (the book's 128)", ("train.batch_size",), {}),
 ]
 
 
@@ -63,9 +77,9 @@ def run_row(name: str, changes: dict, work: Path) -> dict:
     return json.loads((row_dir / "metrics.json").read_text())
 
 
-def line(what: str, metrics: dict, recipe_fid: float | None) -> str:
+def line(what: str, metrics: dict, reference_fid: float) -> str:
     q, t = metrics["quality"], metrics["train"]
-    delta = "" if recipe_fid is None else f"{q['fid'] - recipe_fid:+.2f}"
+    delta = f"{q['fid'] - reference_fid:+.2f}"
     return (f"| {what} | {t['iterations']} | {q['fid']:.2f} | {delta} | "
             f"{q['classifier_score']:.2f} | {q['coverage']:.3f} |")
 
@@ -78,29 +92,36 @@ def main() -> None:
     p.add_argument("--rows", type=int, nargs="+", choices=range(1, len(ROWS) + 1),
                    default=range(1, len(ROWS) + 1), metavar="N",
                    help="which rows of ROWS to run, numbered from 1 (default: all)")
+    p.add_argument("--keep", metavar="DIR",
+                   help="keep each row's params, generator, quality.csv and metrics.json "
+                        "in DIR/row<N> (default: a temporary directory, removed after)")
     args = p.parse_args()
     params = yaml.safe_load((REPO / "params.yaml").read_text())["compare"]
     recipe = params["runs"]["recipe"]
-    anchors = {what: json.loads((Path(args.compare_dir) / run / "metrics.json").read_text())
+    results = [(what, json.loads((Path(args.compare_dir) / run / "metrics.json").read_text()))
                for what, run in (("the book's params (compare: dcgan)", "dcgan"),
-                                 ("the recipe (compare: recipe)", "recipe"))}
-    recipe_fid = anchors["the recipe (compare: recipe)"]["quality"]["fid"]
-    lines = [f"Platform: {platform()}. Each row trains for {params['minutes']:g} minutes "
-             "(compare.minutes), then `evaluate` measures 10,000 samples. The recipe: "
-             + ", ".join(f"`{k}={v}`" for k, v in recipe.items()) + ".", "",
-             "| run | iterations | fid | fid − recipe's | classifier_score | coverage |",
-             "| --- | --- | --- | --- | --- | --- |",
-             *(line(what, m, recipe_fid) for what, m in anchors.items())]
+                                 ("the recipe (compare: recipe)", "recipe"))]
+    header = [f"Platform: {platform()}. Each row trains for {params['minutes']:g} minutes "
+              "(compare.minutes), then `evaluate` measures 10,000 samples. The recipe: "
+              + ", ".join(f"`{k}={v}`" for k, v in recipe.items()) + ". The first two rows "
+              "are the comparison's (--compare-dir), which may come from another host.", "",
+              "| run | iterations | fid | fid − recipe's | classifier_score | coverage |",
+              "| --- | --- | --- | --- | --- | --- |"]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        for number in args.rows:
+        work = Path(args.keep) if args.keep else Path(tmp)
+        for number in sorted(args.rows):
             what, removed, added = ROWS[number - 1]
             changes = {**{k: v for k, v in recipe.items() if k not in removed}, **added}
             print(f"ablation: row {number}/{len(ROWS)}: {what}: {changes}", flush=True)
-            lines.append(line(what, run_row(f"row{number}", changes, Path(tmp)), recipe_fid))
-            out.write_text("\n".join(lines) + "\n")  # each finished row survives a stop
-            print("\n".join(lines), flush=True)
+            results.append((what, run_row(f"row{number}", changes, work)))
+            # The recipe run on this host, if this invocation ran it (row 1), is the
+            # reference; else the comparison's.
+            reference = results[2 if 1 in args.rows else 1][1]["quality"]["fid"]
+            table = "\n".join([*header, *(line(w, m, reference) for w, m in results)])
+            out.write_text(table + "\n")  # each finished row survives a stop
+            print(table, flush=True)
 
 
 if __name__ == "__main__":
