@@ -109,6 +109,9 @@ def main() -> None:
               "| --- | --- | --- | --- | --- | --- |"]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    # The reference is the recipe run on this host when this invocation runs it (row 1 runs
+    # first, right after the comparison's two rows); else the comparison's recipe.
+    reference = 2 if 1 in args.rows else 1
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.keep) if args.keep else Path(tmp)
         for number in sorted(args.rows):
@@ -116,10 +119,8 @@ def main() -> None:
             changes = {**{k: v for k, v in recipe.items() if k not in removed}, **added}
             print(f"ablation: row {number}/{len(ROWS)}: {what}: {changes}", flush=True)
             results.append((what, run_row(f"row{number}", changes, work)))
-            # The recipe run on this host, if this invocation ran it (row 1), is the
-            # reference; else the comparison's.
-            reference = results[2 if 1 in args.rows else 1][1]["quality"]["fid"]
-            table = "\n".join([*header, *(line(w, m, reference) for w, m in results)])
+            reference_fid = results[reference][1]["quality"]["fid"]
+            table = "\n".join([*header, *(line(w, m, reference_fid) for w, m in results)])
             out.write_text(table + "\n")  # each finished row survives a stop
             print(table, flush=True)
 
