@@ -1,10 +1,11 @@
 """What each change of the recipe contributes: runs that take one change out of it, or add
-one candidate to it, each with the comparison's wall-clock budget (compare.minutes).
+one candidate to it, each with the comparison's wall-clock budget (compare.minutes, or
+``--minutes``).
 
     python benchmarks/recipe_ablation.py --out benchmarks/results/recipe_ablation.md
 
 Each row trains through the comparison's own stage (``stages/compare_run.py``: params.yaml
-with the row's changes, ``compare.minutes`` of training, then ``evaluate`` on
+with the row's changes, its minutes of training, then ``evaluate`` on
 ``evaluate.samples`` images), so its numbers sit beside those of ``dvc repro
 compare/dvc.yaml``: the table starts with that comparison's book and recipe rows, read from
 ``reports/compare/``. Row 1 runs the recipe itself on this host; when it runs, the other
@@ -32,25 +33,25 @@ from gan_pipeline.platform_record import cpu_info
 REPO = Path(__file__).resolve().parents[1]
 
 # (what the row does, the recipe keys it takes out, what it adds or changes). The recipe is
-# compare.runs.recipe: batch 64, Adam 2e-4 with beta_1 0.5, one-sided label smoothing 0.1.
+# compare.runs.recipe: batch 64, Adam 2e-4 with beta_1 0.5, the discriminator's Adam at 4e-4
+# (two time-scales), one-sided label smoothing 0.1.
 # Row 1 is the recipe itself: the comparison's own recipe run may come from another host.
 ROWS: list[tuple[str, tuple[str, ...], dict]] = [
     ("the recipe, on this host (the reference of the rows after it)", (), {}),
     ("the recipe with train.seed 43: one seed's spread", (), {"train.seed": 43}),
-    ("+ discriminator learning rate 4e-4 (two time-scales)", (),
-     {"train.adam.discriminator_learning_rate": 0.0004}),
-    ("+ discriminator learning rate 4e-4, with train.seed 43", (),
-     {"train.adam.discriminator_learning_rate": 0.0004, "train.seed": 43}),
+    ("- two time-scales (the discriminator at the generator's 2e-4)",
+     ("train.adam.discriminator_learning_rate",), {}),
+    ("- two time-scales, with train.seed 43", ("train.adam.discriminator_learning_rate",),
+     {"train.seed": 43}),
     ("label smoothing 0.25 instead of 0.1", (), {"train.label_smoothing": 0.25}),
-    ("+ both: discriminator learning rate 4e-4, label smoothing 0.25", (),
-     {"train.adam.discriminator_learning_rate": 0.0004, "train.label_smoothing": 0.25}),
     ("batch 32 instead of 64", (), {"train.batch_size": 32}),
     ("+ fused generator pass", (), {"train.fused_generator_pass": True}),
     ("+ EMA of the generator, 0.999", (), {"train.ema": 0.999}),
     ("- one-sided label smoothing 0.1", ("train.label_smoothing",), {}),
     ("- batch 64 (the book's 128)", ("train.batch_size",), {}),
-    ("- Adam 2e-4, beta_1 0.5 (Keras defaults, the book's)",
-     ("train.adam.learning_rate", "train.adam.beta_1"), {}),
+    ("- Adam 2e-4 and 4e-4, beta_1 0.5 (one Keras-default Adam, the book's)",
+     ("train.adam.learning_rate", "train.adam.beta_1",
+      "train.adam.discriminator_learning_rate"), {}),
 ]
 
 
@@ -62,10 +63,12 @@ def platform() -> str:
             f"{'with' if bf16 else 'no'} AVX512-BF16")
 
 
-def run_row(name: str, changes: dict, work: Path) -> dict:
-    """Train and evaluate params.yaml with ``changes`` as a comparison run; its metrics."""
+def run_row(name: str, changes: dict, minutes: float, work: Path) -> dict:
+    """Train and evaluate params.yaml with ``changes`` as a comparison run of ``minutes``;
+    its metrics."""
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["compare"]["runs"] = {name: changes}
+    params["compare"]["minutes"] = minutes
     row_dir = work / name
     row_dir.mkdir(parents=True)
     (row_dir / "params.yaml").write_text(yaml.safe_dump(params))
@@ -95,14 +98,18 @@ def main() -> None:
     p.add_argument("--keep", metavar="DIR",
                    help="keep each row's params, generator, quality.csv and metrics.json "
                         "in DIR/row<N> (default: a temporary directory, removed after)")
+    p.add_argument("--minutes", type=float,
+                   help="each row's training budget (default: compare.minutes); the "
+                        "comparison's two rows keep theirs")
     args = p.parse_args()
     params = yaml.safe_load((REPO / "params.yaml").read_text())["compare"]
+    minutes = params["minutes"] if args.minutes is None else args.minutes
     recipe = params["runs"]["recipe"]
     results = [(what, json.loads((Path(args.compare_dir) / run / "metrics.json").read_text()))
                for what, run in (("the book's params (compare: dcgan)", "dcgan"),
                                  ("the recipe (compare: recipe)", "recipe"))]
-    header = [f"Platform: {platform()}. Each row trains for {params['minutes']:g} minutes "
-              "(compare.minutes), then `evaluate` measures 10,000 samples. The recipe: "
+    header = [f"Platform: {platform()}. Each row trains for {minutes:g} minutes, then "
+              "`evaluate` measures 10,000 samples. The recipe: "
               + ", ".join(f"`{k}={v}`" for k, v in recipe.items()) + ". The first two rows "
               "are the comparison's (--compare-dir), which may come from another host.", "",
               "| run | iterations | fid | fid − recipe's | classifier_score | coverage |",
@@ -118,7 +125,7 @@ def main() -> None:
             what, removed, added = ROWS[number - 1]
             changes = {**{k: v for k, v in recipe.items() if k not in removed}, **added}
             print(f"ablation: row {number}/{len(ROWS)}: {what}: {changes}", flush=True)
-            results.append((what, run_row(f"row{number}", changes, work)))
+            results.append((what, run_row(f"row{number}", changes, minutes, work)))
             reference_fid = results[reference][1]["quality"]["fid"]
             table = "\n".join([*header, *(line(w, m, reference_fid) for w, m in results)])
             out.write_text(table + "\n")  # each finished row survives a stop
