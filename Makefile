@@ -1,12 +1,17 @@
 # The two commands of the README, and what they need. Each one installs what it needs first.
 #   make pipeline   - set up, then run the whole DVC pipeline (dvc repro)
 #   make test       - set up, then run the test suite
+#   make verify     - what CI runs after the tests: the lock is current, the cheap stages
+#                     rebuild to its hashes, the first VERIFY_ITERATIONS of training replay
+#                     bit for bit (RECORD=1 records this platform class's reference)
+#   make reproduce  - the full reproduction, in a temporary clone (an hour or more)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup pipeline test bench postgresql chromium team-stack
+.PHONY: setup pipeline test verify reproduce commit-unchanged bench postgresql chromium \
+	team-stack
 
 setup: $(STAMP)
 
@@ -26,6 +31,20 @@ pipeline: $(STAMP)
 
 test: $(STAMP) postgresql chromium
 	PATH="$(CURDIR)/$(BIN):$$PATH" python -m pytest $(PYTEST_ARGS)
+
+VERIFY_ITERATIONS ?= 1000
+verify: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" python -m gan_pipeline.verification.verify \
+		--iterations $(VERIFY_ITERATIONS) $(if $(filter 1,$(RECORD)),--record) \
+		$(if $(filter 1,$(STALE_OK)),--stale-ok)
+
+reproduce: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" python -m gan_pipeline.verification.reproduce $(REPRODUCE_ARGS)
+
+# After `make verify` proved a stage's outputs unchanged: record its new code deps and params
+# in dvc.lock, keeping the recorded hashes of outputs this workspace does not hold.
+commit-unchanged: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" python -m gan_pipeline.verification.commit_unchanged $(STAGES)
 
 APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq

@@ -2,7 +2,7 @@
 one candidate to it, each with the comparison's wall-clock budget (compare.minutes, or
 ``--minutes``).
 
-    python benchmarks/recipe_ablation.py --out benchmarks/results/recipe_ablation.md
+    python benchmarks/recipe_ablation.py --out /tmp/recipe_ablation.md  # then into docs/recipe.md
 
 Each row trains through the comparison's own stage (``stages/compare_run.py``: params.yaml
 with the row's changes, its minutes of training, then ``evaluate`` on

@@ -7,12 +7,13 @@ Variants (``--variants``, comma-separated; the first is the baseline of the rati
   seed_loop     the book's loop (§4.4.4): ``generator.predict``, ``discriminator.train_on_batch``
                 on reals and on fakes, then ``gan.train_on_batch`` through the frozen
                 discriminator; NumPy draws the batch and the noise.
-  fp32          this project's step (src/gan_pipeline/gan.py) in float32, deterministic ops;
+  fp32          this project's step (src/gan_pipeline/training/gan.py) in float32,
+                deterministic ops;
   bf16          ... with ``train.precision: mixed_bfloat16``;
   fp32+xla, bf16+xla   ... compiled with XLA (``train.jit_compile: true``);
   fp32-nondet, bf16-nondet   ... without op determinism (``train.deterministic: false``);
   fp32+fused, bf16+fused   ... with ``train.fused_generator_pass: true`` (one generator
-                forward per iteration instead of two; see src/gan_pipeline/gan.py).
+                forward per iteration instead of two; see src/gan_pipeline/training/gan.py).
 Thread counts (``train.intra_op_threads``/``inter_op_threads``) apply to every variant of a
 run, since TensorFlow fixes them at start-up: compare them across runs with --threads.
 
@@ -35,12 +36,12 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tensorflow.python.framework import config as tf_config  # noqa: E402  (no public "disable")
 
-from gan_pipeline.config import load_params  # noqa: E402
+from gan_pipeline.config.params import load_params  # noqa: E402
 from gan_pipeline.data.prepare import prepared_layout  # noqa: E402
-from gan_pipeline.files import load_npz  # noqa: E402
-from gan_pipeline.models import build_discriminator, build_generator  # noqa: E402
-from gan_pipeline.runtime import configure_runtime  # noqa: E402
-from gan_pipeline.training import adam, build_gan  # noqa: E402
+from gan_pipeline.formats.files import load_npz  # noqa: E402
+from gan_pipeline.training.loop import adam, build_gan  # noqa: E402
+from gan_pipeline.training.models import build_discriminator, build_generator  # noqa: E402
+from gan_pipeline.training.runtime import configure_runtime  # noqa: E402
 
 
 def flops_per_iteration(batch_size: int, fused_generator_pass: bool = False) -> float:

@@ -5,7 +5,7 @@
 #                s3://$BUCKET/dvc and MLflow's artifacts s3://$BUCKET/mlflow
 #   MLflow       `mlflow server` on both, proxying artifact uploads and downloads
 # Everything listens on 127.0.0.1 and lives in $STACK_DIR; Ctrl-C (or SIGTERM) stops all three.
-# Printed once it is up: the settings each team member uses (see README: A team's stack).
+# Printed once it is up: the settings each team member uses (docs/mlflow.md: A team's stack).
 set -euo pipefail
 
 STACK_DIR=$(realpath -m "${STACK_DIR:-.team-stack}")

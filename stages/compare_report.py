@@ -7,12 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
-from gan_pipeline import cli, figures, quality
+from gan_pipeline import cli
 from gan_pipeline.compare import RunResult, table
+from gan_pipeline.config.params import Params
 from gan_pipeline.data.prepare import prepared_layout
-from gan_pipeline.files import load_npz, write_bytes, write_text
-from gan_pipeline.model_files import load_model
-from gan_pipeline.noise import noise
+from gan_pipeline.figures import plots
+from gan_pipeline.formats import quality_rows
+from gan_pipeline.formats.files import load_npz, write_bytes, write_text
+from gan_pipeline.formats.model_files import load_model
+from gan_pipeline.training.noise import noise
 
 
 def main(args, params):
@@ -25,7 +28,7 @@ def main(args, params):
         run_dir = runs_dir / name
         results.append(RunResult(name, params.compare.runs[name],
                                  json.loads((run_dir / "metrics.json").read_text())))
-        curves[name] = quality.read_csv(run_dir / "quality.csv")
+        curves[name] = quality_rows.read_csv(run_dir / "quality.csv")
         generator = load_model(run_dir / "generator.keras")
         z = noise(params.sample.seed, args.per_row, generator.input_shape[-1])
         rows.append((name, generator(z, training=False).numpy()))
@@ -33,8 +36,8 @@ def main(args, params):
     pick = np.random.default_rng(params.sample.seed).choice(len(test_images), args.per_row,
                                                             replace=False)
     rows.append((title, test_images[np.sort(pick)]))
-    write_bytes(args.png, figures.to_png(figures.comparison_grid(rows)))
-    write_bytes(args.fid_png, figures.to_png(figures.fid_curves(curves)))
+    write_bytes(args.png, plots.to_png(plots.comparison_grid(rows)))
+    write_bytes(args.fid_png, plots.to_png(plots.fid_curves(curves)))
     md = table(results, params.compare.minutes, title)
     write_text(args.md, md)
     print(md)
@@ -48,4 +51,4 @@ if __name__ == "__main__":
     p.add_argument("--png", required=True)
     p.add_argument("--fid-png", required=True)
     p.add_argument("--md", required=True)
-    cli.run(main, p.parse_args())
+    cli.run(main, p.parse_args(), Params)

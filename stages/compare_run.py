@@ -3,16 +3,18 @@ compare.minutes, measured every compare.eval_interval iterations, and is then ev
 
 from pathlib import Path
 
-from gan_pipeline import cli, quality
+from gan_pipeline import cli
 from gan_pipeline.compare import run_metrics
-from gan_pipeline.config import run_params
+from gan_pipeline.config.params import Params
+from gan_pipeline.config.params import run_params
 from gan_pipeline.data.prepare import check_scaled, prepared_layout
 from gan_pipeline.errors import InputError
 from gan_pipeline.evaluation.evaluate import evaluate
 from gan_pipeline.evaluation.probe import QualityProbe
-from gan_pipeline.files import load_npz, write_json, write_text
-from gan_pipeline.model_files import load_model, save_model
-from gan_pipeline.training import train
+from gan_pipeline.formats import quality_rows
+from gan_pipeline.formats.files import load_npz, write_json, write_text
+from gan_pipeline.formats.model_files import load_model, save_model
+from gan_pipeline.training.loop import train
 
 
 def main(args, params):
@@ -38,7 +40,7 @@ def main(args, params):
                                    data["x_train"], run.evaluate), rows)
     out = Path(args.out_dir)
     save_model(result.generator, out / "generator.keras")
-    write_text(out / "quality.csv", quality.to_csv(rows))
+    write_text(out / "quality.csv", quality_rows.to_csv(rows))
     write_json(out / "metrics.json", metrics)
     q = metrics["quality"]
     print(f"compare: run {args.run}: {metrics['train']['iterations']} iterations in "
@@ -53,4 +55,4 @@ if __name__ == "__main__":
     p.add_argument("--classifier", required=True, help="the evaluation classifier (.keras)")
     p.add_argument("--out-dir", required=True,
                    help="where to write generator.keras, quality.csv and metrics.json")
-    cli.run(main, p.parse_args())
+    cli.run(main, p.parse_args(), Params)

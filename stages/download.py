@@ -1,10 +1,11 @@
 """Stage download: fetch data.dataset from the first mirror that serves verified data."""
 
 from gan_pipeline import cli
+from gan_pipeline.config.download import DownloadParams
 from gan_pipeline.data.datasets import summary
 from gan_pipeline.data.download import download, source_url
 from gan_pipeline.data.sources import load_sources
-from gan_pipeline.files import save_npz, write_json
+from gan_pipeline.formats.files import save_npz, write_json
 
 
 def main(args, params):
@@ -23,4 +24,4 @@ if __name__ == "__main__":
     p.add_argument("--out", required=True, help="the .npz to write (Keras's array layout)")
     p.add_argument("--summary", required=True,
                    help="JSON with the content digest, the source and the pixel means")
-    cli.run(main, p.parse_args())
+    cli.run(main, p.parse_args(), DownloadParams)

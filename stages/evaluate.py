@@ -3,11 +3,12 @@
 (The classifier score is the Inception Score with the classifier of data.dataset.)"""
 
 from gan_pipeline import cli
+from gan_pipeline.config.evaluate import EvaluateParams
 from gan_pipeline.data.datasets import load_raw
 from gan_pipeline.data.prepare import scale
 from gan_pipeline.evaluation.evaluate import evaluate
-from gan_pipeline.files import write_json
-from gan_pipeline.model_files import load_model
+from gan_pipeline.formats.files import write_json
+from gan_pipeline.formats.model_files import load_model
 
 
 def main(args, params):
@@ -27,4 +28,4 @@ if __name__ == "__main__":
     p.add_argument("--classifier", required=True, help="the trained classifier (.keras)")
     p.add_argument("--raw", required=True, help="the downloaded .npz (test images)")
     p.add_argument("--metrics", required=True, help="the metrics JSON to write")
-    cli.run(main, p.parse_args())
+    cli.run(main, p.parse_args(), EvaluateParams)

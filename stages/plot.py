@@ -3,18 +3,20 @@ the progress grids as a GIF."""
 
 from pathlib import Path
 
-from gan_pipeline import cli, figures, history, quality
-from gan_pipeline.files import write_bytes
+from gan_pipeline import cli
+from gan_pipeline.figures import plots
+from gan_pipeline.formats import history, quality_rows
+from gan_pipeline.formats.files import write_bytes
 
 
 def main(args, _params):
-    plots = figures.history_plots(history.read_csv(args.history))
-    write_bytes(args.losses, plots["losses.png"])
-    write_bytes(args.accuracy, plots["accuracy.png"])
-    write_bytes(args.quality_png, figures.to_png(figures.quality_plot(
-        quality.read_csv(args.quality))))
+    pngs = plots.history_plots(history.read_csv(args.history))
+    write_bytes(args.losses, pngs["losses.png"])
+    write_bytes(args.accuracy, pngs["accuracy.png"])
+    write_bytes(args.quality_png, plots.to_png(plots.quality_plot(
+        quality_rows.read_csv(args.quality))))
     grids = sorted(Path(args.progress_dir).glob("iteration_*.png"))
-    write_bytes(args.gif, figures.progress_gif([png.read_bytes() for png in grids]))
+    write_bytes(args.gif, plots.progress_gif([png.read_bytes() for png in grids]))
     print(f"plot: wrote {args.losses}, {args.accuracy}, {args.quality_png} and {args.gif} "
           f"({len(grids)} frames)")
 

@@ -7,16 +7,18 @@ It acts on the shared model registry, not on files, so it is a command, not a DV
 
 from mlflow.tracking import MlflowClient
 
-from gan_pipeline import cli, tracking
+from gan_pipeline import cli
+from gan_pipeline.config.params import Params
 from gan_pipeline.errors import InputError
-from gan_pipeline.logged_generator import find_run_for_generator
-from gan_pipeline.registry import promote
+from gan_pipeline.tracking import store
+from gan_pipeline.tracking.logged_model import find_run_for_generator
+from gan_pipeline.tracking.registry import promote
 
 
 def main(args, params):
     run_id = find_run_for_generator(params.mlflow.experiment, args.generator)
     if run_id is None:
-        raise InputError(f"no MLflow run in {tracking.tracking_uri()} produced {args.generator}")
+        raise InputError(f"no MLflow run in {store.tracking_uri()} produced {args.generator}")
     client = MlflowClient()
     name = params.mlflow.model_name(params.data.dataset)
     versions = client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
@@ -29,4 +31,4 @@ def main(args, params):
 if __name__ == "__main__":
     p = cli.parser(__doc__.split("\n\n")[0])
     p.add_argument("--generator", required=True, help="the generator file just trained")
-    cli.run(main, p.parse_args())
+    cli.run(main, p.parse_args(), Params)

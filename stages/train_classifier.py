@@ -1,11 +1,12 @@
 """Stage train_classifier: the CNN whose features the evaluate stage measures in."""
 
 from gan_pipeline import cli
+from gan_pipeline.config.classifier import ClassifierParams
 from gan_pipeline.data.datasets import load_raw
 from gan_pipeline.data.prepare import image_count, scale
 from gan_pipeline.evaluation.classifier import accuracy, train_classifier
-from gan_pipeline.files import write_json
-from gan_pipeline.model_files import save_model
+from gan_pipeline.formats.files import write_json
+from gan_pipeline.formats.model_files import save_model
 
 
 def main(args, params):
@@ -25,4 +26,4 @@ if __name__ == "__main__":
     p.add_argument("--raw", required=True, help="the downloaded .npz")
     p.add_argument("--model", required=True, help="where to save the classifier (.keras)")
     p.add_argument("--metrics", required=True, help="JSON with the test accuracy")
-    cli.run(main, p.parse_args())
+    cli.run(main, p.parse_args(), ClassifierParams)

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from helpers import (REPO, FileServer, free_ports, real_sources, synthetic_images,
-                     write_sources)
+from helpers import (REPO, FileServer, free_ports, real_size_workdir, real_sources,
+                     start_train_stage, synthetic_images, write_sources)
+from repo_helpers import build_served_repo
 from gan_pipeline.data.prepare import prepare
-from gan_pipeline.files import save_npz
+from gan_pipeline.formats.files import save_npz
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -34,6 +35,21 @@ def real_mnist(tmp_path_factory) -> Path:
                     "--out", str(out), "--summary", str(root / "reports" / "dataset.json")],
                    check=True, timeout=600)
     return out
+
+
+@pytest.fixture(scope="session")
+def built_repo(tmp_path_factory) -> Iterator[tuple[Path, str]]:
+    """One repo built from this one on the shrunk params, every dataset served from
+    127.0.0.1 for the whole session: (path, output of its `dvc repro`). Modules that need a
+    pipeline repo copy it (repo_helpers.pipeline_repo_copy) instead of building their own."""
+    server = FileServer()
+    server.thread.start()
+    repo = tmp_path_factory.mktemp("built") / "repo"
+    try:
+        yield repo, build_served_repo(repo, server)
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
 
 
 @pytest.fixture
@@ -59,3 +75,16 @@ def mnist_shaped_data(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("mnist-shaped") / "dataset.npz"
     save_npz(path, prepare(synthetic_images(n_train=60_000, n_test=32), "all"))
     return path
+
+
+@pytest.fixture(scope="session")
+def straight_pair(tmp_path_factory, mnist_shaped_data) -> tuple[Path, Path]:
+    """Two uninterrupted real-size runs (helpers.real_size_workdir) trained side by side:
+    the determinism test compares them, and the resume test resumes against the first."""
+    root = tmp_path_factory.mktemp("straight")
+    workdirs = [real_size_workdir(root / name, mnist_shaped_data) for name in ("a", "b")]
+    procs = [start_train_stage(work, {}) for work in workdirs]
+    for proc in procs:
+        out = proc.communicate(timeout=600)[0]
+        assert proc.returncode == 0, out
+    return workdirs[0], workdirs[1]

@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from gan_pipeline.config import DATASETS
+from gan_pipeline.config.datasets import DATASETS
 from gan_pipeline.data.datasets import content_digest, raw_layout
 from gan_pipeline.data.download import CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES
 from gan_pipeline.data.prepare import prepare
-from gan_pipeline.files import save_npz
+from gan_pipeline.formats.files import save_npz
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -171,7 +171,8 @@ def free_ports(n: int = 1) -> list[int]:
 # The train stage's arguments, as dvc.yaml passes them, relative to its working folder.
 TRAIN_ARGS = ["--data", "data/prepared/dataset.npz", "--generator", "models/generator.keras",
               "--discriminator", "models/discriminator.keras", "--history",
-              "reports/history.csv", "--progress-dir", "reports/progress", "--platform",
+              "reports/history.csv", "--state-digests", "reports/state_digests.json",
+              "--progress-dir", "reports/progress", "--platform",
               "reports/platform.json", "--checkpoint-dir", "checkpoints/train",
               "--classifier", "models/classifier.keras", "--quality", "reports/quality.csv"]
 
@@ -188,6 +189,44 @@ def train_workdir(root: Path, raw_params: dict, data: Path | None = None) -> Pat
         prepared.parent.mkdir(parents=True, exist_ok=True)
         prepared.symlink_to(data)
     return root
+
+
+def real_size_workdir(root: Path, data: Path) -> Path:
+    """100 iterations at batch 128 on data of MNIST's size, a grid and state digest every
+    10, a checkpoint every 10, a moving average of the generator, the quality measured every
+    50 (with an untrained classifier: its features will do)."""
+    import keras
+
+    from gan_pipeline.evaluation.classifier import build_classifier
+    from gan_pipeline.formats.model_files import save_model
+
+    raw = real_size(real_params(), iterations=100, sample_interval=10)
+    raw["train"].update(checkpoint_interval=10, ema=0.9, eval_interval=50, eval_samples=500)
+    workdir = train_workdir(root, raw, data)
+    keras.utils.set_random_seed(0)  # the same untrained classifier in every workdir
+    save_model(build_classifier((28, 28, 1)), workdir / "models" / "classifier.keras")
+    return workdir
+
+
+# What the train stage writes that two runs must share byte for byte (quality.csv holds
+# training seconds: see measured()).
+def train_outputs(sample_interval: int, iterations: int) -> list[str]:
+    return ["models/generator.keras", "models/discriminator.keras", "reports/history.csv",
+            "reports/state_digests.json", "reports/platform.json",
+            *(f"reports/progress/iteration_{i:06d}.png"
+              for i in range(sample_interval, iterations + 1, sample_interval))]
+
+
+def output_digests(workdir: Path, outputs: list[str]) -> dict[str, str]:
+    return {rel: hashlib.sha256((workdir / rel).read_bytes()).hexdigest() for rel in outputs}
+
+
+def measured(workdir: Path) -> list[tuple]:
+    """The quality rows without their training seconds, which no two runs share."""
+    from gan_pipeline.formats import quality_rows
+
+    return [(r.iteration, r.fid, r.classifier_score)
+            for r in quality_rows.read_csv(workdir / "reports/quality.csv")]
 
 
 def start_train_stage(workdir: Path, env: dict) -> subprocess.Popen:

@@ -3,37 +3,92 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
 from pathlib import Path
 
 import yaml
 
 from helpers import REPO
 
-# This repo's pipelines: the default one, and the comparison that runs only when asked for;
-# each with the prefix DVC gives its stage names.
-PIPELINES = {"dvc.yaml": "", "compare/dvc.yaml": "compare/dvc.yaml:"}
 
 
-def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None
-        ) -> subprocess.CompletedProcess:
-    """A command of the venv (dvc, git, ...) in ``cwd``; MLflow on the embedded default
-    unless ``env`` says otherwise."""
+def _env(env: dict | None) -> dict:
+    """The venv's commands first; MLflow on the embedded default unless ``env`` says
+    otherwise."""
     full_env = {**os.environ,
                 "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
                 "DVC_NO_ANALYTICS": "1"}
     full_env.pop("MLFLOW_TRACKING_URI", None)  # the embedded default: mlflow.db in the repo
     full_env.update(env or {})
-    done = subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True,
+    return full_env
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None
+        ) -> subprocess.CompletedProcess:
+    """A command of the venv (dvc, git, ...) in ``cwd``, its output captured: never one that
+    leaves processes behind (see start_queue)."""
+    done = subprocess.run(cmd, cwd=cwd, env=_env(env), capture_output=True, text=True,
                           timeout=900)
     if check and done.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
     return done
+
+
+def start_queue(repo: Path, jobs: int, log: Path) -> None:
+    """`dvc queue start -j jobs`, its output appended to ``log``.
+
+    The command forks a launcher per worker that lives on until its worker stops, and a
+    launcher inherits the command's stdout and stderr: captured into pipes, the command
+    "ends" only when the last worker does, at whatever time the queue shuts down, and a
+    worker that lingers hangs the caller. A file has no end to wait for."""
+    with open(log, "a") as out:
+        subprocess.run(["dvc", "queue", "start", "-j", str(jobs)], cwd=repo, env=_env(None),
+                       stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                       check=True, timeout=120)
+
+
+def queue_processes(repo: Path) -> list[int]:
+    """The live processes DVC's queue records in ``repo`` (workers and experiment runs,
+    ``.dvc/tmp/exps/**/<name>.json``), by pid."""
+    pids = set()
+    for info in (repo / ".dvc" / "tmp" / "exps").rglob("*.json"):
+        try:
+            pid = json.loads(info.read_text()).get("pid")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(pid, int) and pid > 0 and _alive(pid):
+            pids.add(pid)
+    return sorted(pids)
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie that nothing has reaped yet."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def stop_queue(repo: Path) -> None:
+    """Kill what DVC's queue left running in ``repo``: each recorded process with its
+    process group (a worker's launcher leads its group), never this test's own."""
+    for pid in queue_processes(repo):
+        with contextlib.suppress(ProcessLookupError):
+            group = os.getpgid(pid)
+            if group != os.getpgrp():
+                os.killpg(group, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while queue_processes(repo) and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def ran_stages(output: str) -> list[str]:
@@ -44,7 +99,8 @@ def ran_stages(output: str) -> list[str]:
 def copy_repo(dest: Path) -> None:
     """The files a fresh clone has (tracked and not ignored), without the dvc.lock files."""
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO,
-                            capture_output=True, text=True, check=True).stdout.split("\0")
+                            capture_output=True, text=True, check=True,
+                            timeout=60).stdout.split("\0")
     for rel in filter(None, listed):
         src = REPO / rel
         if Path(rel).name == "dvc.lock" or not src.is_file():
@@ -59,23 +115,25 @@ def git_commit_all(repo: Path) -> None:
          "--allow-empty"], repo)
 
 
-@contextlib.contextmanager
-def served_pipeline_repo(repo: Path) -> Iterator[tuple[Path, str]]:
+def build_served_repo(repo: Path, server) -> str:
     """A throw-away repo made from this one, on the real params shrunk down, with every
-    dataset's mirror served from 127.0.0.1, after one `dvc repro`: (path, its output)."""
-    from helpers import FileServer, real_params, serve_every_dataset, shrink, write_sources
+    dataset's mirror served by ``server``, after `dvc repro` of every stage but track (the
+    MLflow store is each copy's own): the output of that run."""
+    from helpers import real_params, serve_every_dataset, shrink, write_sources
 
     copy_repo(repo)
-    server = FileServer()
-    server.thread.start()
-    try:
-        write_sources(repo, serve_every_dataset(server, n_train=96, n_test=32))
-        raw = shrink(real_params())
-        (repo / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-        run(["git", "init", "-q"], repo)
-        git_commit_all(repo)
-        done = run(["dvc", "repro"], repo)
-        yield repo, done.stdout + done.stderr
-    finally:
-        server.httpd.shutdown()
-        server.httpd.server_close()
+    write_sources(repo, serve_every_dataset(server, n_train=96, n_test=32))
+    raw = shrink(real_params())
+    (repo / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    run(["git", "init", "-q"], repo)
+    git_commit_all(repo)
+    done = run(["dvc", "repro", "evaluate", "sample", "plot"], repo)
+    return done.stdout + done.stderr
+
+
+def pipeline_repo_copy(base: tuple[Path, str], dest: Path) -> tuple[Path, str]:
+    """A copy of the session's built repo (conftest.built_repo) after its own `dvc repro`,
+    which runs only track: (path, the output of both runs)."""
+    shutil.copytree(base[0], dest, symlinks=True)
+    done = run(["dvc", "repro"], dest)
+    return dest, base[1] + done.stdout + done.stderr

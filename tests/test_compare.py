@@ -6,8 +6,8 @@ import sys
 
 from helpers import REPO
 from gan_pipeline.compare import RunResult, run_metrics, table
-from gan_pipeline.config import load_params, run_params
-from gan_pipeline.quality import QualityRow
+from gan_pipeline.config.params import load_params, run_params
+from gan_pipeline.formats.quality_rows import QualityRow
 
 EVALUATION = {"quality": {"fid": 12.345, "classifier_score": 8.5, "coverage": 0.61},
               "real": {"fid": 0.9, "classifier_score": 9.71, "coverage": 0.95},

@@ -6,8 +6,10 @@ import pydantic
 import pytest
 
 from helpers import REPO, real_params
-from gan_pipeline.config import load_params, parse_params, run_params
-from gan_pipeline.schema import ConfigError
+from gan_pipeline.config.params import load_params, parse_params, run_params
+from gan_pipeline.config.sample import SampleParams
+from gan_pipeline.config.schema import ConfigError, validate
+from gan_pipeline.config.train import TrainParams
 
 
 def test_repository_params_load_with_the_books_defaults():
@@ -188,3 +190,27 @@ def test_unreadable_params_file_is_a_config_error(tmp_path):
         load_params(bad)
     with pytest.raises(ConfigError, match="absent.yaml: file not found"):
         load_params(tmp_path / "absent.yaml")
+
+
+def test_each_stage_validates_the_sections_it_reads_and_only_those():
+    """A stage depends on the schema of what it reads, not on the rest: the train stage
+    takes a params file whose sample section is bad, which the sample stage refuses."""
+    raw = _with("sample.grid.rows", 0)
+    assert validate(TrainParams, raw).train.iterations == 20000
+    with pytest.raises(ConfigError, match=r"^sample\.grid\.rows: input should be greater"):
+        validate(SampleParams, raw)
+    # Its own sections' checks, cross-section ones included, still apply.
+    with pytest.raises(ConfigError, match=r"^train\.batch_size: must be <= prepare"):
+        validate(TrainParams, _with("prepare.train_images", 64))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda raw: raw.update(trian={}), r"^trian: unknown section \(params.yaml has data, "),
+    (lambda raw: raw.pop("sample"), r"^sample: missing section"),
+])
+def test_every_stage_still_checks_the_files_sections(change, message):
+    raw = copy.deepcopy(real_params())
+    change(raw)
+    for model in (TrainParams, SampleParams):
+        with pytest.raises(ConfigError, match=message):
+            validate(model, raw)

@@ -6,7 +6,7 @@ import hashlib
 
 import numpy as np
 
-from gan_pipeline.digests import array_sha256, arrays_sha256, file_sha256, json_sha256
+from gan_pipeline.formats.digests import array_sha256, arrays_sha256, file_sha256, json_sha256
 
 
 def test_a_file_digest_streams_to_the_same_sha256_as_its_bytes(tmp_path):

@@ -13,13 +13,14 @@ import yaml
 from helpers import (REPO, cifar10_tarball, idx_gz, npz_bytes, real_params, real_sources,
                      serve_dataset, sha256, short_timeouts, synthetic_images,
                      url_mirror_sources)
-from gan_pipeline.config import DATASETS, parse_params
+from gan_pipeline.config.datasets import DATASETS
+from gan_pipeline.config.params import parse_params
 from gan_pipeline.data.datasets import content_digest
 from gan_pipeline.data.download import (CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES, URL_DECODERS,
                                      DownloadError, MirrorError, decode_cifar10_python,
                                      download, parse_idx)
 from gan_pipeline.data.sources import URL_FORMATS, parse_sources
-from gan_pipeline.files import load_npz
+from gan_pipeline.formats.files import load_npz
 
 
 PARAMS = parse_params(short_timeouts(real_params())).download

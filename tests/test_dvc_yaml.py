@@ -4,7 +4,6 @@ dvc.lock matches the code and params it claims to have been made with."""
 from __future__ import annotations
 
 import ast
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 import yaml
 
 from helpers import REPO
-from repo_helpers import PIPELINES
+from gan_pipeline.verification.lock import PIPELINES, describe_stale, stale_stages
 
 PACKAGE = "gan_pipeline"
 SRC = REPO / "src"
@@ -27,9 +26,20 @@ def _module_file(name: str) -> Path | None:
     return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
 
 
+def _type_checking_only(tree: ast.Module) -> set[ast.AST]:
+    """The nodes under ``if TYPE_CHECKING:``: imports for annotations, which never run."""
+    return {inner for node in ast.walk(tree) if isinstance(node, ast.If)
+            and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+            for stmt in node.body for inner in ast.walk(stmt)}
+
+
 def _imported_modules(path: Path) -> set[str]:
     names = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    tree = ast.parse(path.read_text(), str(path))
+    skipped = _type_checking_only(tree)
+    for node in ast.walk(tree):
+        if node in skipped:
+            continue
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -93,42 +103,26 @@ def test_package_markers_hold_no_code():
         assert _is_package_marker(path), f"{path} holds code: list it as a stage dep"
 
 
-def _locked_outputs() -> dict[str, set[Path]]:
-    """Every stage the committed locks hold, by the name DVC gives it, with its outputs."""
-    locked = {}
-    for file, prefix in PIPELINES.items():
-        lock = (REPO / file).with_suffix(".lock")
-        if not lock.is_file():
-            continue
-        specs = yaml.safe_load((REPO / file).read_text())["stages"]
-        for name, entry in yaml.safe_load(lock.read_text())["stages"].items():
-            # A stage runs in its wdir, and the lock's paths are relative to it.
-            wdir = ((REPO / file).parent / specs[name.split("@")[0]].get("wdir", ".")).resolve()
-            locked[prefix + name] = {wdir / out["path"] for out in entry.get("outs", [])}
-    return locked
-
-
 def test_the_committed_lock_matches_the_code_and_params_of_every_stage_it_holds():
     """A stage in dvc.lock was made from the code and params it lists: a change to any of
-    them must land with a rerun and a new lock. Its data deps are other stages' outputs
-    (or directories holding them), judged by those stages' own entries: in a fresh clone
-    they are not here yet (to pull), and made on another CPU kind they hold other bytes
-    (README: Reproducible bit for bit), as the comparison's lock, made on another host
-    than dvc.lock, does with the classifier."""
-    locked = _locked_outputs()
-    outputs = set().union(*locked.values())
-    done = subprocess.run([str(Path(sys.executable).parent / "dvc"), "status", "--json"],
-                          cwd=REPO, capture_output=True, text=True, check=True)
-    stale = {}
-    for stage, changes in json.loads(done.stdout or "{}").items():
-        if stage not in locked:
-            continue
-        for change in changes:
-            if not isinstance(change, dict):
-                continue  # "always changed"
-            # Both pipelines' stages run from the repository root, so DVC's paths start there.
-            deps = {path: state for path, state in change.get("changed deps", {}).items()
-                    if not any(out.is_relative_to(REPO / path) for out in outputs)}
-            if deps:
-                stale[stage] = deps
-    assert not stale, f"dvc.lock is stale (rerun these stages and commit the lock): {stale}"
+    them must land with a rerun (or, for outputs proven unchanged, `dvc commit`) and a new
+    lock. `make verify` runs the same check first."""
+    stale = stale_stages(REPO, str(Path(sys.executable).parent / "dvc"))
+    assert not stale, f"dvc.lock is stale (rerun these stages and commit the lock):\n" \
+        f"{describe_stale(stale)}"
+
+
+def test_the_train_stage_imports_no_tracking_code():
+    """Training writes files only: MLflow cannot change, or invalidate, what it makes."""
+    closure = import_closure(REPO / "stages/train.py") | {REPO / "stages/train.py"}
+    imported = set().union(*(_imported_modules(path) for path in closure))
+    assert not {name for name in imported if name.split(".")[0] == "mlflow"}
+    assert not {path for path in closure if path.is_relative_to(SRC / PACKAGE / "tracking")}
+
+
+def test_the_invalidation_table_of_the_docs_is_current():
+    """docs/invalidation.md: which stages each module and params key invalidates."""
+    done = subprocess.run([sys.executable, str(REPO / "scripts/invalidation_table.py")],
+                          capture_output=True, text=True, check=True, timeout=60)
+    assert (REPO / "docs/invalidation.md").read_text() == done.stdout, (
+        "run: python scripts/invalidation_table.py > docs/invalidation.md")

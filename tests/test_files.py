@@ -7,7 +7,7 @@ import pytest
 
 from helpers import synthetic_images
 from gan_pipeline.data.prepare import check_scaled, prepare, prepared_layout
-from gan_pipeline.files import atomic_path, load_npz, save_npz, write_text
+from gan_pipeline.formats.files import atomic_path, load_npz, save_npz, write_text
 
 
 def test_npz_is_byte_deterministic_and_round_trips(tmp_path):

@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 
 from helpers import real_params, shrink, synthetic_images
-from gan_pipeline.config import ARCHITECTURES, DATASETS, parse_params
+from gan_pipeline.config.datasets import DATASETS
+from gan_pipeline.config.model import ARCHITECTURES
+from gan_pipeline.config.params import parse_params
 from gan_pipeline.data.prepare import prepare
-from gan_pipeline.runtime import configure_runtime
-from gan_pipeline.training import build_gan, train
+from gan_pipeline.training.loop import build_gan, train
+from gan_pipeline.training.runtime import configure_runtime
 
 IMAGES = prepare(synthetic_images(), 64)["x_train"]
 PARAMS = parse_params(real_params())

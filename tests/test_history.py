@@ -2,9 +2,9 @@
 
 import pytest
 
-from gan_pipeline import history
-from gan_pipeline.files import write_text
-from gan_pipeline.history import HistoryRow
+from gan_pipeline.formats import history
+from gan_pipeline.formats.files import write_text
+from gan_pipeline.formats.history import HistoryRow
 
 
 def test_history_round_trips_and_prints_the_books_line(tmp_path):

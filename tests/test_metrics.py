@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from helpers import real_params, shrink
-from gan_pipeline.config import parse_params
+from gan_pipeline.config.params import parse_params
 from gan_pipeline.evaluation import metrics
 from gan_pipeline.evaluation.classifier import build_classifier, features_and_probs
 from gan_pipeline.evaluation.evaluate import evaluate
-from gan_pipeline.models import build_generator
+from gan_pipeline.training.models import build_generator
 
 RNG = np.random.default_rng(0)
 

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 from helpers import real_params
-from gan_pipeline.config import ARCHITECTURES, DATASETS, parse_params
-from gan_pipeline.models import LOGIT, NETS, PROBABILITY, build_discriminator, build_generator
+from gan_pipeline.config.datasets import DATASETS
+from gan_pipeline.config.model import ARCHITECTURES
+from gan_pipeline.config.params import parse_params
+from gan_pipeline.training.models import LOGIT, NETS, PROBABILITY, build_discriminator, build_generator
 
 PARAMS = parse_params(real_params())
 MNIST = DATASETS["mnist"].image_shape

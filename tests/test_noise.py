@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from gan_pipeline.noise import interpolation_noise, noise
+from gan_pipeline.training.noise import interpolation_noise, noise
 
 
 def test_interpolation_walks_straight_lines_between_seeded_noise_vectors():

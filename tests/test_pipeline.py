@@ -16,7 +16,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from repo_helpers import ran_stages, run, served_pipeline_repo
+from repo_helpers import pipeline_repo_copy, ran_stages, run
 
 pytestmark = pytest.mark.slow
 
@@ -25,10 +25,9 @@ LOG_LINE = re.compile(r"^(\d+) \[D loss: \d+\.\d{6}, acc\.: \d+\.\d{2}%\] \[G lo
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory):
-    """A temporary repo after one `dvc repro`: (path, stdout+stderr of the run)."""
-    with served_pipeline_repo(tmp_path_factory.mktemp("repo")) as repo_and_output:
-        yield repo_and_output
+def pipeline(built_repo, tmp_path_factory):
+    """A temporary repo after `dvc repro`: (path, stdout+stderr of the runs)."""
+    return pipeline_repo_copy(built_repo, tmp_path_factory.mktemp("pipeline") / "repo")
 
 
 def test_repro_produces_every_output(pipeline):
@@ -139,9 +138,10 @@ def test_mlflow_run_holds_params_metrics_artifacts_and_a_registered_generator(pi
     mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
     client = MlflowClient()
     experiment = client.get_experiment_by_name("dcgan-mnist")
-    # Every `dvc repro` that trains makes a run and a model version (the forced one above too).
+    # A run and a model version per generator: the forced rerun above trained the same bytes
+    # again, and the track stage found the run that records them.
     runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time"])
-    assert len(runs) == 2
+    assert len(runs) == 1
     run_ = runs[0]
     assert run_.data.params["train.iterations"] == "4"
     assert run_.data.params["model.z_dim"] == "100"
@@ -180,7 +180,7 @@ def test_mlflow_run_holds_params_metrics_artifacts_and_a_registered_generator(pi
         experiment_ids=[experiment.experiment_id], output_format="list",
         order_by=[{"field_name": "metrics.quality/fid", "ascending": True}])
     fids = [{m.key: m.value for m in model.metrics}["quality/fid"] for model in models]
-    assert len(fids) == 2 and fids == sorted(fids)
+    assert len(fids) == 1
     assert {model.source_run_id for model in models} == {r.info.run_id for r in runs}
 
     model = mlflow.pyfunc.load_model("models:/dcgan-mnist-generator/latest")
@@ -267,6 +267,31 @@ def _train_outs(repo) -> dict[str, str]:
     return {out["path"]: out["md5"] for out in lock["train"]["outs"]}
 
 
+def test_editing_tracking_or_plotting_code_leaves_training_up_to_date(pipeline):
+    """The trained model depends only on what computes it: an edit to MLflow logging, to a
+    figure only the plot stage draws, or to another stage's params schema makes only the
+    stages that use that code out of date."""
+    repo, _ = pipeline
+    edits = {"src/gan_pipeline/tracking/store.py": {"track"},
+             "src/gan_pipeline/figures/plots.py": {"plot", "compare/dvc.yaml:report"},
+             "src/gan_pipeline/config/sample.py": {"sample", "compare/dvc.yaml:run@gan",
+                                                   "compare/dvc.yaml:report"}}
+    for path, stages in edits.items():
+        source = repo / path
+        before = source.read_text()
+        source.write_text(before + "# an edit\n")
+        try:
+            status = json.loads(run(["dvc", "status", "--json"], repo).stdout)
+        finally:
+            source.write_text(before)
+        stale = {stage for stage, changes in status.items()
+                 if any(isinstance(c, dict) and path in c.get("changed deps", {})
+                        for c in changes)}
+        assert "train" not in stale and stale <= stages | {
+            s for s in status if s.startswith("compare/")}, (path, stale)
+        assert stale & stages, (path, stale)
+
+
 def test_params_already_run_are_restored_from_the_run_cache(pipeline):
     """Going back to params already tried restores every stage, train included, from DVC's
     run cache: no training, the same output hashes."""
@@ -287,28 +312,31 @@ def test_mlflow_follows_what_dvc_restores(pipeline):
     repo, _ = pipeline
     client = MlflowClient(f"sqlite:///{repo / 'mlflow.db'}")
     # A comment-only edit to a train dep: train runs again and makes a byte-identical
-    # generator, evaluate comes from the run cache, and the new run and version still get
-    # their fid.
+    # generator, evaluate comes from the run cache, and the track stage finds the run that
+    # already records that generator: no second run or version of the same bytes.
     run(["dvc", "exp", "run", "-S", "data.dataset=mnist", "-S", "train.iterations=4"], repo)
-    gan = repo / "src/gan_pipeline/gan.py"
+    experiment = client.get_experiment_by_name("dcgan-mnist").experiment_id
+    runs_before = len(client.search_runs([experiment]))
+    gan = repo / "src/gan_pipeline/training/gan.py"
     gan.write_text(gan.read_text() + "# a comment\n")
     done = run(["dvc", "repro"], repo).stdout
     assert "Running stage 'train'" in done
     assert "Running stage 'evaluate'" not in done  # same generator: cached or unchanged
-    [newest] = client.search_runs([client.get_experiment_by_name("dcgan-mnist").experiment_id],
-                                  order_by=["attributes.start_time DESC"], max_results=1)
-    assert newest.data.metrics["quality/fid"] > 0
-    commit = run(["git", "rev-parse", "--short", "HEAD"], repo).stdout.strip()
-    assert newest.info.run_name == f"repro@{commit}+dirty"  # gan.py differs from HEAD
-    [version] = client.search_model_versions(f"run_id = '{newest.info.run_id}'")
-    assert float(version.tags["fid"]) == newest.data.metrics["quality/fid"]
+    assert "track: already recorded: MLflow run" in done
+    assert len(client.search_runs([experiment])) == runs_before
+    run_id = re.search(r"track: already recorded: MLflow run (\w+)", done).group(1)
+    recorded = client.get_run(run_id)
+    assert recorded.data.metrics["quality/fid"] > 0
+    [version] = client.search_model_versions(f"run_id = '{run_id}'")
+    assert float(version.tags["fid"]) == recorded.data.metrics["quality/fid"]
     _promote(repo)
+    commit = run(["git", "rev-parse", "--short", "HEAD"], repo).stdout.strip()
 
     # Outputs restored in a store that never saw them (a new store, as a fresh clone has
     # after `dvc pull`): the track stage makes the run and registers the generator.
     fresh = {"MLFLOW_TRACKING_URI": f"sqlite:///{repo / 'fresh.db'}"}
     done = run(["dvc", "repro", "--force", "--single-item", "track"], repo, env=fresh).stdout
-    assert "recorded a run for outputs restored from DVC's cache" in done
+    assert "recorded a new run of this generator" in done
     client = MlflowClient(fresh["MLFLOW_TRACKING_URI"])
     [restored] = client.search_runs([client.get_experiment_by_name("dcgan-mnist").experiment_id])
     assert restored.data.params["train.iterations"] == "4"

@@ -5,31 +5,32 @@ import numpy as np
 import pytest
 
 from helpers import real_params, shrink, synthetic_images
-from gan_pipeline import quality
-from gan_pipeline.checkpoints import Checkpoints, Progress
-from gan_pipeline.config import parse_params
+from gan_pipeline.config.params import parse_params
 from gan_pipeline.data.prepare import prepare
 from gan_pipeline.errors import InputError
 from gan_pipeline.evaluation.classifier import build_classifier
 from gan_pipeline.evaluation.probe import QualityProbe
-from gan_pipeline.history import HistoryRow
-from gan_pipeline.quality import QualityRow
-from gan_pipeline.runtime import configure_runtime
-from gan_pipeline.training import build_gan, train
+from gan_pipeline.formats import quality_rows
+from gan_pipeline.formats.history import HistoryRow
+from gan_pipeline.formats.quality_rows import QualityRow
+from gan_pipeline.training.checkpoints import Checkpoints, Progress
+from gan_pipeline.training.loop import build_gan, train
+from gan_pipeline.training.runtime import configure_runtime
+from gan_pipeline.training.state_digests import StateDigest
 
 ROWS = [QualityRow(2, 1.25, 310.5, 1.5), QualityRow(4, 2.5, 250.25, 2.0)]
 
 
 def test_quality_csv_round_trips_and_is_a_header_without_rows(tmp_path):
     path = tmp_path / "quality.csv"
-    path.write_text(quality.to_csv(ROWS))
-    assert quality.read_csv(path) == ROWS
-    path.write_text(quality.to_csv([]))
+    path.write_text(quality_rows.to_csv(ROWS))
+    assert quality_rows.read_csv(path) == ROWS
+    path.write_text(quality_rows.to_csv([]))
     assert path.read_text() == "iteration,seconds,fid,classifier_score\n"
-    assert quality.read_csv(path) == []
+    assert quality_rows.read_csv(path) == []
     path.write_text("iteration,d_loss\n1,2\n")
     with pytest.raises(InputError, match="columns must be"):
-        quality.read_csv(path)
+        quality_rows.read_csv(path)
 
 
 def _run(params, data, probe=None):
@@ -81,9 +82,9 @@ def test_a_checkpoint_keeps_the_quality_rows_and_the_training_time(tmp_path):
     configure_runtime(params.train)
     gan = build_gan(params.model, params.train, (28, 28, 1))
     progress = Progress([HistoryRow(2, 0.5, 0.75, 1.5)], [np.zeros((4, 28, 28, 1), np.float32)],
-                        ROWS, 42.5)
+                        [StateDigest(2, "ab" * 32)], ROWS, 42.5)
     Checkpoints(tmp_path, gan, "fingerprint").save(4, progress)
     restored = Checkpoints(tmp_path, gan, "fingerprint").restore()
     assert restored.iteration == 4
-    assert (restored.progress.history, restored.progress.quality, restored.progress.seconds) == (
-        progress.history, ROWS, 42.5)
+    assert (restored.progress.history, restored.progress.digests, restored.progress.quality,
+            restored.progress.seconds) == (progress.history, progress.digests, ROWS, 42.5)

@@ -5,33 +5,28 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import keras
-import mlflow
 import numpy as np
 import pytest
 import yaml
 
-from helpers import (TRAIN_ARGS, REPO, FileServer, real_params, real_size, serve_dataset,
-                     shrink, start_train_stage, synthetic_images, train_workdir,
-                     write_sources)
-from repo_helpers import copy_repo, git_commit_all, run
-from gan_pipeline import quality
-from gan_pipeline.config import parse_params
-from gan_pipeline.evaluation.classifier import build_classifier
+from helpers import (TRAIN_ARGS, REPO, measured, output_digests, real_params,
+                     real_size_workdir, shrink, start_train_stage, synthetic_images,
+                     train_outputs, train_workdir)
+from repo_helpers import git_commit_all, run
+from gan_pipeline.config.params import parse_params
 from gan_pipeline.data.prepare import prepare
-from gan_pipeline.files import save_npz
-from gan_pipeline.model_files import save_model
-from gan_pipeline.training import NonFiniteLossError, train
+from gan_pipeline.formats.files import save_npz
+from gan_pipeline.training import state_digests
+from gan_pipeline.training.loop import NonFiniteLossError, train
 
-TRAIN_OUTPUTS = ["models/generator.keras", "models/discriminator.keras", "reports/history.csv",
-                 "reports/platform.json",
-                 *(f"reports/progress/iteration_{i:06d}.png" for i in range(10, 101, 10))]
+TRAIN_OUTPUTS = train_outputs(10, 100)
 
 
 def _workdir(root: Path) -> Path:
@@ -40,41 +35,18 @@ def _workdir(root: Path) -> Path:
     return train_workdir(root, raw)
 
 
-def _real_size_workdir(root: Path, data: Path) -> Path:
-    """100 iterations at batch 128 on data of MNIST's size, a checkpoint every 10, a moving
-    average of the generator, the quality measured every 50 (with an untrained classifier:
-    its features will do)."""
-    raw = real_size(real_params(), iterations=100, sample_interval=10)
-    raw["train"].update(checkpoint_interval=10, ema=0.9, eval_interval=50, eval_samples=500)
-    workdir = train_workdir(root, raw, data)
-    keras.utils.set_random_seed(0)  # the same untrained classifier in every workdir
-    save_model(build_classifier((28, 28, 1)), workdir / "models" / "classifier.keras")
-    return workdir
+def _train(workdir: Path) -> subprocess.Popen:
+    return start_train_stage(workdir, {})
 
 
-def _measured(workdir: Path) -> list[tuple]:
-    """The quality rows without their training seconds, which no two runs share."""
-    return [(r.iteration, r.fid, r.classifier_score)
-            for r in quality.read_csv(workdir / "reports/quality.csv")]
-
-
-def _train(workdir: Path, uri: str) -> subprocess.Popen:
-    return start_train_stage(workdir, {"MLFLOW_TRACKING_URI": uri})
-
-
-def _bytes(workdir: Path) -> dict[str, bytes]:
-    return {rel: (workdir / rel).read_bytes() for rel in TRAIN_OUTPUTS}
 
 
 @pytest.mark.slow
-def test_sigterm_then_resume_ends_with_the_uninterrupted_runs_bytes(tmp_path, mnist_shaped_data):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    straight = _real_size_workdir(tmp_path / "straight", mnist_shaped_data)
-    done = _train(straight, uri)
-    assert done.wait(timeout=600) == 0, done.stdout.read()
-
-    interrupted = _real_size_workdir(tmp_path / "interrupted", mnist_shaped_data)
-    proc = _train(interrupted, uri)
+def test_sigterm_then_resume_ends_with_the_uninterrupted_runs_bytes(tmp_path, mnist_shaped_data,
+                                                                   straight_pair):
+    straight = straight_pair[0]
+    interrupted = real_size_workdir(tmp_path / "interrupted", mnist_shaped_data)
+    proc = _train(interrupted)
     for line in proc.stdout:  # let it pass a checkpoint, then stop it mid-run
         if line.startswith("30 [D loss"):
             started = time.monotonic()
@@ -87,31 +59,23 @@ def test_sigterm_then_resume_ends_with_the_uninterrupted_runs_bytes(tmp_path, mn
     assert not (interrupted / "models/generator.keras").exists()
     assert any((interrupted / "checkpoints/train").iterdir())
 
-    resumed = _train(interrupted, uri)
+    resumed = _train(interrupted)
     output = resumed.communicate(timeout=600)[0]
     assert resumed.returncode == 0, output
     assert "resuming from the checkpoint of iteration" in output
-    assert _bytes(interrupted) == _bytes(straight)
-    assert [row[0] for row in _measured(straight)] == [50, 100]
-    assert _measured(interrupted) == _measured(straight)
+    assert output_digests(interrupted, TRAIN_OUTPUTS) == output_digests(straight, TRAIN_OUTPUTS)
+    assert [row[0] for row in measured(straight)] == [50, 100]
+    assert measured(interrupted) == measured(straight)
     assert list((interrupted / "checkpoints/train").iterdir()) == []  # done: nothing to resume
 
-    mlflow.set_tracking_uri(uri)
-    runs = mlflow.search_runs(experiment_names=["dcgan-mnist"], order_by=["start_time"])
-    assert list(runs["status"]) == ["FINISHED", "KILLED", "FINISHED"]
-    assert runs["tags.resumed_from"].iloc[2] == runs["run_id"].iloc[1]
-    client = mlflow.MlflowClient()
-    history = client.get_metric_history(runs["run_id"].iloc[2], "train/g_loss")
-    assert [m.step for m in history] == list(range(10, 101, 10))
-    assert [m.step for m in client.get_metric_history(runs["run_id"].iloc[2], "train/fid")] == [
-        50, 100]
+    digests = state_digests.read_json(interrupted / "reports/state_digests.json")
+    assert [d.iteration for d in digests] == list(range(10, 101, 10))
 
 
 @pytest.mark.slow
 def test_a_checkpoint_of_other_params_is_refused_unless_starting_fresh(tmp_path):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     work = _workdir(tmp_path / "work")
-    proc = _train(work, uri)
+    proc = _train(work)
     for line in proc.stdout:
         if line.startswith("20 [D loss"):
             proc.send_signal(signal.SIGINT)
@@ -120,13 +84,13 @@ def test_a_checkpoint_of_other_params_is_refused_unless_starting_fresh(tmp_path)
     params = yaml.safe_load((work / "params.yaml").read_text())
     params["model"]["leaky_relu_alpha"]["dcgan"] = 0.2  # other activations
     (work / "params.yaml").write_text(yaml.safe_dump(params))
-    refused = _train(work, uri)
+    refused = _train(work)
     output = refused.communicate(timeout=600)[0]
     assert refused.returncode == 1
     assert "made with other params or data" in output and "train.resume: false" in output
     params["train"]["resume"] = False
     (work / "params.yaml").write_text(yaml.safe_dump(params))
-    fresh = _train(work, uri)
+    fresh = _train(work)
     output = fresh.communicate(timeout=600)[0]
     assert fresh.returncode == 0, output
     assert "resuming" not in output
@@ -166,7 +130,8 @@ def test_stages_refuse_malformed_data_with_a_clear_error(tmp_path, stage, arrays
     save_npz(tmp_path / "in.npz", {**base, **arrays})
     done = subprocess.run([sys.executable, str(REPO / f"stages/{stage}.py"), "--params",
                            "params.yaml", *args], cwd=tmp_path, capture_output=True, text=True,
-                          env={**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/m.db"})
+                          env={**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/m.db"},
+                          timeout=300)
     assert done.returncode == 1
     assert "error: " in done.stderr
     assert re.search(message, done.stderr), done.stderr
@@ -174,21 +139,17 @@ def test_stages_refuse_malformed_data_with_a_clear_error(tmp_path, stage, arrays
 
 
 @pytest.mark.slow
-def test_after_sigkill_the_next_dvc_repro_resumes_to_the_uninterrupted_runs_bytes(tmp_path):
+def test_after_sigkill_the_next_dvc_repro_resumes_to_the_uninterrupted_runs_bytes(tmp_path,
+                                                                                 built_repo):
     """No chance to checkpoint: the next `dvc repro` resumes from the last periodic
     checkpoint, which DVC leaves alone (it is no DVC output), and ends with the bytes of a
     run that was never interrupted."""
-    server = FileServer()
-    server.thread.start()
     repo = tmp_path / "repo"
-    copy_repo(repo)
+    shutil.copytree(built_repo[0], repo, symlinks=True)
     raw = shrink(real_params(), iterations=60, sample_interval=10, batch_size=8)
     raw["train"]["checkpoint_interval"] = 10
-    write_sources(repo, {"mnist": serve_dataset(server, "mnist", synthetic_images())})
     (repo / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    run(["git", "init", "-q"], repo)
     git_commit_all(repo)
-    run(["dvc", "repro", "prepare"], repo)
     proc = subprocess.Popen(["dvc", "repro", "train"], cwd=repo, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True, env={
@@ -200,8 +161,6 @@ def test_after_sigkill_the_next_dvc_repro_resumes_to_the_uninterrupted_runs_byte
             os.killpg(proc.pid, signal.SIGKILL)  # DVC and the stage, at once
             break
     proc.wait(timeout=60)
-    server.httpd.shutdown()
-    server.httpd.server_close()
     assert list((repo / "checkpoints/train").glob("ckpt-*.index"))
 
     resumed = run(["dvc", "repro", "train"], repo).stdout

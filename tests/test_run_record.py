@@ -6,7 +6,7 @@ import multiprocessing
 
 from mlflow.tracking import MlflowClient
 
-from gan_pipeline.run_record import dataset_input, log_dataset
+from gan_pipeline.tracking.run_record import dataset_input, log_dataset
 
 WORKERS = 6
 SUMMARY = {"dataset": "mnist", "source": "http://127.0.0.1/mnist.npz",

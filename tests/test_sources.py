@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from helpers import REPO
-from gan_pipeline.config import DATASETS
+from gan_pipeline.config.datasets import DATASETS
+from gan_pipeline.config.schema import ConfigError
 from gan_pipeline.data.sources import IdxMirror, UrlMirror, WheelMirror, load_sources, parse_sources
-from gan_pipeline.schema import ConfigError
 
 
 def _source(dataset: str) -> dict:

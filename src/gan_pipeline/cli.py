@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 
 from gan_pipeline import native_logs
-from gan_pipeline.config import Params, load_params
+from gan_pipeline.config.schema import Section, read_yaml, validate
 from gan_pipeline.errors import InputError
 
 # TensorFlow's own log level (its INFO and WARNING lines once absl's log is initialised);
@@ -30,16 +30,17 @@ def parser(description: str, params: bool = True) -> argparse.ArgumentParser:
     return p
 
 
-def run(main: Callable[[argparse.Namespace, Params | None], None],
-        args: argparse.Namespace) -> None:
-    """Validate the params (if the stage takes any), then run ``main``.
+def run(main: Callable[[argparse.Namespace, Section | None], None],
+        args: argparse.Namespace, params: type[Section] | None = None) -> None:
+    """Validate the sections of ``args.params`` that the stage reads (its ``params`` model,
+    e.g. ``config.train.TrainParams``), then run ``main``.
 
     Bad input (and a diverged training: a non-finite loss) exits 1 with one line that
     names the problem; anything else is a bug and keeps its traceback.
     """
     try:
-        params = load_params(args.params) if hasattr(args, "params") else None
-        main(args, params)
+        loaded = validate(params, read_yaml(args.params)) if params is not None else None
+        main(args, loaded)
     except (InputError, FileNotFoundError, FloatingPointError) as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)

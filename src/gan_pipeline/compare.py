@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gan_pipeline.quality import QualityRow
+from gan_pipeline.formats.quality_rows import QualityRow
 
 
 def run_metrics(evaluation: dict, quality: Sequence[QualityRow]) -> dict:

@@ -1,19 +1,51 @@
-"""What a training ran on: the facts that decide whether another machine can reproduce its
-bytes. Same CPU kind (ISA), same library versions, same precision and threads: the same
-bytes; otherwise close metrics at best. ``reports/platform.json`` holds it for each run."""
+"""What a training ran on.
+
+* ``platform_class``: the facts that decide the bits, and so whether another machine can
+  reproduce a run's bytes: the instruction set that oneDNN dispatches (not the CPU model: a
+  Zen 5 host reproduced a Zen 4 host's run bit for bit), the precision, the cores and
+  threads, the library versions. ``reports/platform.json`` holds it, so a run reproduced
+  on another host of the same class leaves ``dvc.lock`` unchanged.
+* ``describe``: that and the exact CPU, which MLflow and the verification reports record.
+"""
 
 from __future__ import annotations
 
 import os
 import platform
+import re
 from pathlib import Path
 from typing import Any
+
+from gan_pipeline.formats.digests import json_sha256
 
 # The instruction-set extensions that oneDNN (and so TensorFlow's CPU kernels) dispatches
 # on, as /proc/cpuinfo names them.
 ONEDNN_ISA_FLAGS = ("sse4_1", "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw",
                     "avx512vl", "avx512dq", "avx512_vnni", "avx512_bf16", "avx512_fp16",
                     "avx_vnni", "amx_tile", "amx_int8", "amx_bf16")
+
+
+# oneDNN's CPU ISAs, the most capable first, each with the /proc/cpuinfo flags it needs: the
+# first whose flags a CPU has is the one oneDNN dispatches to (without ONEDNN_MAX_CPU_ISA).
+_AVX512_CORE = {"avx512f", "avx512bw", "avx512vl", "avx512dq"}
+ONEDNN_ISAS = (
+    ("avx512_core_amx", _AVX512_CORE | {"avx512_vnni", "avx512_bf16", "amx_tile",
+                                        "amx_int8", "amx_bf16"}),
+    ("avx512_core_fp16", _AVX512_CORE | {"avx512_vnni", "avx512_bf16", "avx512_fp16"}),
+    ("avx512_core_bf16", _AVX512_CORE | {"avx512_vnni", "avx512_bf16"}),
+    ("avx512_core_vnni", _AVX512_CORE | {"avx512_vnni"}),
+    ("avx512_core", _AVX512_CORE),
+    ("avx2_vnni", {"avx2", "fma", "avx_vnni"}),
+    ("avx2", {"avx2", "fma"}),
+    ("avx", {"avx"}),
+    ("sse41", {"sse4_1"}),
+)
+
+
+def onednn_isa(isa_flags: list[str]) -> str:
+    """The ISA oneDNN dispatches to on a CPU with ``isa_flags``."""
+    flags = set(isa_flags)
+    return next((name for name, needs in ONEDNN_ISAS if needs <= flags), "none")
 
 
 def cpu_info(cpuinfo: str) -> dict[str, Any]:
@@ -31,23 +63,40 @@ def cpu_info(cpuinfo: str) -> dict[str, Any]:
     return info
 
 
-def describe(precision: str, intra_op_threads: int, inter_op_threads: int) -> dict[str, Any]:
-    """This machine and this process's TensorFlow set-up, as ``reports/platform.json``."""
+def platform_class(precision: str, intra_op_threads: int, inter_op_threads: int
+                   ) -> dict[str, Any]:
+    """What decides a training's bits on this machine, with ``id``, a name for the class
+    (``avx512_core_bf16-mixed_bfloat16-2cpu-<digest>``; the digest covers every field)."""
     import keras
     import numpy as np
     import tensorflow as tf
 
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        cpuinfo = ""
-    return {
-        "cpu": {**cpu_info(cpuinfo), "machine": platform.machine(), "cores": os.cpu_count()},
+    isa = onednn_isa(cpu_info(_cpuinfo())["isa_flags"])
+    record = {
+        "machine": platform.machine(),
+        "onednn_isa": isa,
         "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
-        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
-                     "keras": keras.__version__, "numpy": np.__version__},
         "precision": precision,
         # 0 is TensorFlow's own choice, which depends on the cores.
+        "cores": os.cpu_count(),
         "threads": {"intra_op": intra_op_threads, "inter_op": inter_op_threads},
         "onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
+                     "numpy": np.__version__},
     }
+    gpus = f"-{len(record['gpus'])}gpu" if record["gpus"] else ""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{isa}-{precision}-{record['cores']}cpu{gpus}")
+    return {"id": f"{name}-{json_sha256(record)[:8]}", **record}
+
+
+def _cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+
+
+def describe(precision: str, intra_op_threads: int, inter_op_threads: int) -> dict[str, Any]:
+    """This machine and this process's TensorFlow set-up: the class, and the exact CPU."""
+    return {"class": platform_class(precision, intra_op_threads, inter_op_threads),
+            "cpu": cpu_info(_cpuinfo()), "python": platform.python_version()}

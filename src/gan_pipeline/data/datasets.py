@@ -7,10 +7,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from gan_pipeline.config import DATASETS
-from gan_pipeline.digests import arrays_sha256
+from gan_pipeline.config.datasets import DATASETS
 from gan_pipeline.errors import InputError
-from gan_pipeline.files import check_arrays, load_npz
+from gan_pipeline.formats.digests import arrays_sha256
+from gan_pipeline.formats.files import check_arrays, load_npz
 
 ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
 CLASSES = 10  # all three datasets have ten classes, labelled 0-9

@@ -34,11 +34,11 @@ import numpy as np
 import requests
 from tqdm import tqdm
 
-from gan_pipeline.config import DownloadConfig
+from gan_pipeline.config.download import DownloadConfig
 from gan_pipeline.data.datasets import check_raw, content_digest
 from gan_pipeline.data.sources import DatasetSource, IdxMirror, Mirror, UrlMirror, WheelMirror
-from gan_pipeline.digests import bytes_sha256
 from gan_pipeline.errors import InputError
+from gan_pipeline.formats.digests import bytes_sha256
 
 Arrays = dict[str, np.ndarray]
 

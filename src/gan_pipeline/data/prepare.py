@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gan_pipeline.config import DATASETS
+from gan_pipeline.config.datasets import DATASETS
 from gan_pipeline.errors import InputError
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, ValidationInfo, model_validator
 
-from gan_pipeline.schema import KeyedError, Section, Sha256, read_yaml, validate
+from gan_pipeline.config.schema import KeyedError, Section, Sha256, read_yaml, validate
 
 UrlFormat = Literal["keras_npz", "cifar10_python"]  # Keras's .npz, or CIFAR-10's tarball
 URL_FORMATS: tuple[str, ...] = typing.get_args(UrlFormat)

@@ -4,12 +4,16 @@ uses its MNIST classifier)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from gan_pipeline.config import ClassifierConfig
+if TYPE_CHECKING:  # the section's schema is no dependency of the stages that use this
+    from gan_pipeline.config.classifier import ClassifierConfig
+
 
 FEATURES_LAYER = "features"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import time
 from collections.abc import Callable
 
@@ -9,11 +11,13 @@ import keras
 import numpy as np
 from tqdm import tqdm
 
-from gan_pipeline.config import EvaluateConfig
 from gan_pipeline.errors import InputError
 from gan_pipeline.evaluation import metrics
 from gan_pipeline.evaluation.classifier import features_and_probs
-from gan_pipeline.noise import noise
+from gan_pipeline.training.noise import noise
+
+if TYPE_CHECKING:  # the section's schema is no dependency of the stages that use this
+    from gan_pipeline.config.evaluate import EvaluateConfig
 
 
 def generate(generator: keras.Model, count: int, batch_size: int, seed: int

@@ -3,8 +3,8 @@ fixed sample of seeded noise, against the test set's classifier features (comput
 
 Cheap enough to run every few thousand iterations: a few thousand generated images and one
 pass of the small classifier. The sample is smaller than ``evaluate``'s, so the fid reads a
-little higher than the final evaluation's on the same generator (README: Quality while
-training gives the floor, real images against the test set, at this size).
+little higher than the final evaluation's on the same generator (docs/evaluation.md: Quality
+while training gives the floor, real images against the test set, at this size).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 from gan_pipeline.evaluation import metrics
 from gan_pipeline.evaluation.classifier import features_and_probs
 from gan_pipeline.evaluation.evaluate import embed
-from gan_pipeline.noise import noise
+from gan_pipeline.training.noise import noise
 
 IMAGES_PER_SCORE_SPLIT = 1000  # as evaluate's default: 10,000 samples in 10 splits
 

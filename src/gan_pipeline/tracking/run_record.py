@@ -28,9 +28,9 @@ from mlflow.types import Schema, TensorSpec
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
 from gan_pipeline.data.datasets import raw_layout
-from gan_pipeline.digests import file_sha256, json_sha256
-from gan_pipeline.logged_generator import find_run_for_generator, logged_model_id
-from gan_pipeline.tracking import connect, start_run
+from gan_pipeline.formats.digests import file_sha256, json_sha256
+from gan_pipeline.tracking.logged_model import find_run_for_generator, logged_model_id
+from gan_pipeline.tracking.store import connect, start_run
 
 METRIC_SECTIONS = ("quality", "share_of_class")
 # Evaluation metrics copied onto the model version, for the registry UI and for `promote`.
@@ -38,7 +38,6 @@ VERSION_METRICS = ("fid", "classifier_score", "coverage")
 # What the track stage last recorded on a run (a digest of the files), so that running it
 # again changes nothing.
 RECORDED_TAG = "recorded_sha256"
-RESTORED_NOTE = "outputs restored from DVC's cache: no training ran in this run"
 # MLflow stores a dataset digest in at most 36 characters.
 DATASET_DIGEST_CHARS = 16
 
@@ -86,13 +85,13 @@ def log_dataset(client: MlflowClient, run_id: str, dataset: MetaDataset) -> None
 def record_pipeline_run(experiment: str, generator_path: str | Path,
                         results: Mapping[str, Any], data_summary: Mapping[str, Any],
                         artifacts: Mapping[str, Sequence[str | Path]],
-                        restore: Callable[[], None]) -> tuple[str, str]:
+                        log_training: Callable[[], None]) -> tuple[str, str]:
     """Make the MLflow store hold what the pipeline's outputs say, whether DVC ran the
     stages or restored them from its cache; running it again changes nothing.
 
-    The run is the one that trained this generator file. A generator no run knows (its
-    train stage came from DVC's cache, or the store is new) gets one: ``restore()`` logs
-    its params, history and generator into it. ``artifacts`` maps a folder of the run to the
+    The run is the one of this generator file. A generator no run knows yet (just trained,
+    restored from DVC's cache, or the store is new) gets one: ``log_training()`` logs its
+    params, history and generator into it. ``artifacts`` maps a folder of the run to the
     files to log there. Returns (run id, what was done).
     """
     experiment_id = connect(experiment)
@@ -106,9 +105,9 @@ def record_pipeline_run(experiment: str, generator_path: str | Path,
         return run_id, "already recorded"
     action = "recorded"
     if run_id is None:
-        with start_run(experiment_id, {"note": RESTORED_NOTE}) as run:
-            restore()
-        run_id, action = run.info.run_id, "recorded a run for outputs restored from DVC's cache"
+        with start_run(experiment_id, {}) as run:
+            log_training()
+        run_id, action = run.info.run_id, "recorded a new run of this generator"
     model_id = logged_model_id(experiment_id, run_id)
     now = int(time.time() * 1000)
     client.log_batch(run_id, metrics=[Metric(key, value, now, 0, model_id=model_id)

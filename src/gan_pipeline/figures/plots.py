@@ -1,4 +1,4 @@
-"""The references' pictures: the 4×4 sample grid, the loss and accuracy curves, fid while
+"""The references' plots: the loss and accuracy curves, fid while
 training, the comparison rows and the progress GIF.
 
 Figures are returned as PNG bytes; writing them is the caller's job. PNGs carry no software
@@ -18,38 +18,9 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from gan_pipeline.history import HistoryRow  # noqa: E402
-from gan_pipeline.quality import QualityRow  # noqa: E402
-
-
-def to_png(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
-
-
-def _show(ax, image: np.ndarray, autoscale: bool = False) -> None:
-    """One image in [0, 1], grayscale (H, W, 1) or RGB (H, W, 3). ``autoscale`` stretches a
-    grayscale image to its own range, as the book's ``imshow(..., cmap="gray")`` does."""
-    if image.shape[-1] == 1:
-        ax.imshow(image[:, :, 0], cmap="gray", **({} if autoscale else {"vmin": 0, "vmax": 1}))
-    else:
-        ax.imshow(np.clip(image, 0.0, 1.0))
-
-
-def sample_grid(images: np.ndarray, rows: int, cols: int) -> Figure:
-    """The book's ``sample_images``: generator output in [-1, 1] on a rows×cols grid."""
-    if len(images) < rows * cols:
-        raise ValueError(f"a {rows}×{cols} grid needs {rows * cols} images, got {len(images)}")
-    images = 0.5 * images + 0.5  # [-1, 1] -> [0, 1]
-    # The book's 4×4 grid is 4×4 inches: an inch per image.
-    fig, axs = plt.subplots(rows, cols, figsize=(cols, rows), sharey=True, sharex=True,
-                            squeeze=False)
-    for cnt, ax in enumerate(axs.flat):
-        _show(ax, images[cnt], autoscale=True)
-        ax.axis("off")
-    return fig
+from gan_pipeline.figures.grids import show, to_png  # noqa: E402
+from gan_pipeline.formats.history import HistoryRow  # noqa: E402
+from gan_pipeline.formats.quality_rows import QualityRow  # noqa: E402
 
 
 def comparison_grid(rows: Sequence[tuple[str, np.ndarray]]) -> Figure:
@@ -58,7 +29,7 @@ def comparison_grid(rows: Sequence[tuple[str, np.ndarray]]) -> Figure:
     fig, axs = plt.subplots(len(rows), cols, figsize=(cols, 1.1 * len(rows)), squeeze=False)
     for (label, images), row in zip(rows, axs):
         for image, ax in zip(0.5 * images + 0.5, row):
-            _show(ax, image)
+            show(ax, image)
             ax.set_xticks([])
             ax.set_yticks([])
         row[0].set_ylabel(label, rotation=0, ha="right", va="center")

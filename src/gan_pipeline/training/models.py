@@ -21,9 +21,9 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from gan_pipeline.config import Architecture, ModelConfig
-from gan_pipeline.generator_shape import REFERENCE_DOUBLINGS, generator_doublings
+from gan_pipeline.config.model import Architecture, ModelConfig
 from gan_pipeline.errors import InputError
+from gan_pipeline.training.generator_shape import REFERENCE_DOUBLINGS, generator_doublings
 
 ImageShape = tuple[int, int, int]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from gan_pipeline.config import TrainConfig
+from gan_pipeline.config.train import TrainConfig
 from gan_pipeline.errors import InputError
 
 
@@ -25,7 +25,7 @@ def cpu_has_native_bf16() -> bool:
 
 
 def resolve_precision(precision: str) -> str:
-    """``auto`` -> the policy measured fastest for this machine (see README: Speed)."""
+    """``auto`` -> the policy measured fastest for this machine (docs/performance.md: Speed options)."""
     if precision != "auto":
         return precision
     if not tf.config.list_physical_devices("GPU") and cpu_has_native_bf16():
@@ -56,7 +56,7 @@ def configure_runtime(cfg: TrainConfig) -> tf.distribute.Strategy:
     if cfg.strategy == "multi_worker":
         if "TF_CONFIG" not in os.environ:
             raise InputError("train.strategy is multi_worker but TF_CONFIG is not set "
-                             "(see README: Training on several machines)")
+                             "(docs/training.md: Scale out with tf.distribute)")
         return tf.distribute.MultiWorkerMirroredStrategy()
     return tf.distribute.get_strategy()
 

@@ -1,5 +1,6 @@
 """How a YAML config file becomes frozen, typed objects: the models' common base and value
-types, and validation errors told as one line per problem that names the full key, e.g.
+types, a stage's view of params.yaml, and validation errors told as one line per problem
+that names the full key, e.g.
 ``train.batch_size: must be <= prepare.train_images (512), got 1024``."""
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
+                      model_validator)
 
 from gan_pipeline.errors import InputError
 
@@ -46,6 +48,35 @@ Seed = Annotated[int, Field(ge=0)]
 Fraction = Annotated[Number, Field(ge=0, lt=1)]  # [0, 1)
 Positive = Annotated[Number, Field(gt=0)]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+# params.yaml's sections, one a stage (or a tool) that reads it.
+SECTIONS = ("data", "download", "prepare", "model", "train", "sample", "classifier",
+            "evaluate", "compare", "promote", "mlflow")
+
+
+class GridConfig(Section):
+    rows: Count
+    cols: Count
+
+
+class StageParams(Section):
+    """A stage's view of params.yaml: the sections it declares, validated. Every section of
+    the file must be there and no other, but the rest are left to the stages that read
+    them."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sections(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            return raw
+        for key in raw:
+            if key not in SECTIONS:
+                raise KeyedError((key,), f"unknown section (params.yaml has "
+                                 f"{', '.join(SECTIONS)})", key)
+        for key in SECTIONS:
+            if key not in raw:
+                raise KeyedError((key,), "missing section", None)
+        return {key: value for key, value in raw.items() if key in cls.model_fields}
 
 
 def _key(loc: tuple, hidden: frozenset[str]) -> str:

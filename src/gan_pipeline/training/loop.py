@@ -22,16 +22,18 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from gan_pipeline.config import ModelConfig, TrainConfig
-from gan_pipeline.checkpoints import Checkpoints, Progress, clear, fingerprint
-from gan_pipeline.digests import array_sha256
+from gan_pipeline.config.model import ModelConfig
+from gan_pipeline.config.train import TrainConfig
 from gan_pipeline.errors import InputError
-from gan_pipeline.gan import GAN, NON_FINITE
-from gan_pipeline.history import HistoryRow
-from gan_pipeline.models import NETS, ImageShape, build_discriminator, build_generator
-from gan_pipeline.noise import noise
-from gan_pipeline.quality import QualityRow
-from gan_pipeline.runtime import configure_runtime, is_chief
+from gan_pipeline.formats.digests import array_sha256
+from gan_pipeline.formats.history import HistoryRow
+from gan_pipeline.formats.quality_rows import QualityRow
+from gan_pipeline.training.checkpoints import Checkpoints, Progress, clear, fingerprint
+from gan_pipeline.training.gan import GAN, NON_FINITE
+from gan_pipeline.training.models import NETS, ImageShape, build_discriminator, build_generator
+from gan_pipeline.training.noise import noise
+from gan_pipeline.training.runtime import configure_runtime, is_chief
+from gan_pipeline.training.state_digests import StateDigest, training_state_sha256
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -68,7 +70,8 @@ class TrainResult:
     discriminator: keras.Model
 
 
-OnSample = Callable[[HistoryRow, np.ndarray], None]
+# (the history row, the fixed-noise grid's images, the training state's digest)
+OnSample = Callable[[HistoryRow, np.ndarray, StateDigest], None]
 # The generator as it stands -> (fid, classifier_score): gan_pipeline.evaluation.probe.
 # train() makes it (MakeProbe) once the runtime is configured, which must come first.
 Probe = Callable[[keras.Model], tuple[float, float]]
@@ -112,7 +115,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
     until ``train_cfg.max_minutes`` of training time are spent, if that comes first.
 
     Every ``sample_interval`` iterations the chief prints the book's log line and calls
-    ``on_sample(point, grid_images)`` with the generator's output for a fixed noise batch.
+    ``on_sample(point, grid_images, digest)`` with the generator's output for a fixed noise
+    batch and the digest of the whole training state (``state_digests``).
 
     With a ``checkpoint_dir``, the state is saved there every ``checkpoint_interval``
     iterations and when SIGINT/SIGTERM arrives (then :class:`TrainingInterrupted` is
@@ -144,7 +148,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
     grid = train_cfg.progress_grid
     fixed_noise = noise(train_cfg.seed, grid.rows * grid.cols, model_cfg.z_dim)
     data = tf.convert_to_tensor(images)
-    progress = Progress(history=[], grids=[], quality=[], seconds=0.0)
+    progress = Progress(history=[], grids=[], digests=[], quality=[], seconds=0.0)
     start = 0
     checkpoints = None
     if checkpoint_dir is not None:
@@ -157,13 +161,15 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
             start, progress = restored.iteration, restored.progress
             print(f"train: resuming from the checkpoint of iteration {start} in "
                   f"{checkpoint_dir}", flush=True)
-            for point, grid_images in zip(progress.history, progress.grids):
+            for point, grid_images, digest in zip(progress.history, progress.grids,
+                                                  progress.digests):
                 if on_sample is not None:
-                    on_sample(point, grid_images)
+                    on_sample(point, grid_images, digest)
             for row in progress.quality:
                 if on_quality is not None:
                     on_quality(row)
-    history, grids, quality = progress.history, progress.grids, progress.quality
+    history, grids, digests = progress.history, progress.grids, progress.digests
+    quality = progress.quality
     probe = None
     if make_probe is not None and train_cfg.eval_interval is not None and chief:
         probe = make_probe()
@@ -205,18 +211,20 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
                 point = HistoryRow(iteration, *(float(logs[k]) for k in
                                                  ("d_loss", "d_acc", "g_loss")))
                 grid_images = gan.output_generator(fixed_noise, training=False).numpy()
+                digest = StateDigest(iteration, training_state_sha256(gan))
                 history.append(point)
                 grids.append(grid_images)
+                digests.append(digest)
                 if chief:
                     bar.write(point.log_line())
                     if on_sample is not None:
-                        on_sample(point, grid_images)
+                        on_sample(point, grid_images, digest)
             if probe is not None and iteration % train_cfg.eval_interval == 0:
                 seconds, since = measure(iteration, seconds, since)
             spent = budget is not None and seconds + time.perf_counter() - since >= budget
             if checkpoints is not None and (
                     iteration % train_cfg.checkpoint_interval == 0 or signals):
-                checkpoints.save(iteration, Progress(history, grids, quality,
+                checkpoints.save(iteration, Progress(history, grids, digests, quality,
                                                      seconds + time.perf_counter() - since))
                 last_saved = iteration
             if signals:

@@ -19,12 +19,14 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from gan_pipeline.config import ModelConfig, TrainConfig
-from gan_pipeline.digests import json_sha256
+from gan_pipeline.config.model import ModelConfig
+from gan_pipeline.config.train import TrainConfig
 from gan_pipeline.errors import InputError
-from gan_pipeline.gan import GAN
-from gan_pipeline.history import HistoryRow
-from gan_pipeline.quality import QualityRow
+from gan_pipeline.formats.digests import json_sha256
+from gan_pipeline.formats.history import HistoryRow
+from gan_pipeline.formats.quality_rows import QualityRow
+from gan_pipeline.training.gan import GAN
+from gan_pipeline.training.state_digests import StateDigest
 
 # Train params that do not change what a given iteration computes: a run can be resumed
 # with a longer `iterations`, with checkpoints kept at another interval, or measured at
@@ -33,13 +35,19 @@ _TRAJECTORY_NEUTRAL = {"iterations", "max_minutes", "checkpoint_interval", "resu
                        "eval_interval", "eval_samples"}
 
 
+# Raised when what a checkpoint holds changes: an older checkpoint is then refused, not
+# misread (2: the state digests joined the recorded progress).
+CHECKPOINT_FORMAT = 2
+
+
 class CheckpointMismatchError(InputError):
     """The checkpoint folder holds a checkpoint of another configuration or data."""
 
 
 def fingerprint(model_cfg: ModelConfig, train_cfg: TrainConfig, images_digest: str) -> str:
     train = train_cfg.model_dump(exclude=_TRAJECTORY_NEUTRAL)
-    return json_sha256({"model": model_cfg.model_dump(), "train": train, "data": images_digest})
+    return json_sha256({"model": model_cfg.model_dump(), "train": train, "data": images_digest,
+                        "format": CHECKPOINT_FORMAT})
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,7 @@ class Progress:
 
     history: list[HistoryRow]
     grids: list[np.ndarray]
+    digests: list[StateDigest]
     quality: list[QualityRow]
     seconds: float  # training wall time so far
 
@@ -63,6 +72,8 @@ def _pack(progress: Progress) -> bytes:
     np.savez(buf, points=np.array([astuple(p) for p in progress.history],
                                   dtype=np.float64).reshape(-1, 4),
              grids=np.array(progress.grids, dtype=np.float32),
+             digest_iterations=np.array([d.iteration for d in progress.digests], np.int64),
+             digests=np.array([d.state_sha256 for d in progress.digests], dtype="S64"),
              quality=np.array([astuple(q) for q in progress.quality],
                               dtype=np.float64).reshape(-1, 4),
              seconds=np.float64(progress.seconds))
@@ -73,7 +84,9 @@ def _unpack(data: bytes) -> Progress:
     with np.load(io.BytesIO(data)) as npz:
         history = [HistoryRow(int(row[0]), *map(float, row[1:])) for row in npz["points"]]
         quality = [QualityRow(int(row[0]), *map(float, row[1:])) for row in npz["quality"]]
-        return Progress(history, list(npz["grids"]), quality, float(npz["seconds"]))
+        digests = [StateDigest(int(i), d.decode()) for i, d in
+                   zip(npz["digest_iterations"], npz["digests"])]
+        return Progress(history, list(npz["grids"]), digests, quality, float(npz["seconds"]))
 
 
 class Checkpoints:

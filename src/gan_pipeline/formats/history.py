@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gan_pipeline import row_csv
 from gan_pipeline.errors import InputError
+from gan_pipeline.formats import row_csv
 
 
 @dataclass(frozen=True)

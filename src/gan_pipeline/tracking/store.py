@@ -7,8 +7,10 @@ stage runs in a temporary copy, and DVC points ``DVC_ROOT`` at the real reposito
 experiment lands in the same store.
 
 Metric names carry a section prefix, which MLflow's chart view groups by: ``train/`` for
-what is logged while training, the losses and (with ``train.eval_interval``) fid and
-classifier_score (see ``run_record`` for ``quality/`` and ``share_of_class/``).
+what was measured while training, the losses and (with ``train.eval_interval``) fid and
+classifier_score, each at its iteration (see ``run_record`` for ``quality/`` and
+``share_of_class/``). The train stage itself logs nothing: the track stage logs what it
+wrote.
 """
 
 from __future__ import annotations
@@ -27,13 +29,11 @@ import requests
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from gan_pipeline.config import Params
-from gan_pipeline.digests import json_sha256
+from gan_pipeline.config.mlflow import TrackParams
 from gan_pipeline.errors import InputError
-from gan_pipeline.history import HistoryRow
-from gan_pipeline.quality import QualityRow
+from gan_pipeline.formats.history import HistoryRow
+from gan_pipeline.formats.quality_rows import QualityRow
 
-CHECKPOINT_DIR_TAG = "checkpoint_dir"
 # What the experiment is: model training, not a GenAI app (MLflow's API and older UIs read
 # it; MLflow 3.17's UI takes the kind from its own GenAI / Model training switch instead,
 # which the `workflowType` of experiment_page() sets).
@@ -161,42 +161,7 @@ def start_run(experiment_id: str, tags: Mapping[str, str | None]) -> mlflow.Acti
                             tags={k: v for k, v in tags.items() if v})
 
 
-@contextlib.contextmanager
-def training_run(experiment: str, params: Mapping[str, Any], dataset: str, data_digest: str,
-                 checkpoint_dir: str | Path | None = None, resuming: bool = False
-                 ) -> Iterator[mlflow.ActiveRun]:
-    """Open the training run.
-
-    An interrupted run (KeyboardInterrupt, which SIGTERM becomes too) ends KILLED. Its
-    resumption is a new run tagged ``resumed_from`` with the killed run's id: each attempt
-    keeps its own status, and the new run re-logs the history it resumed with, so it holds
-    the whole curve.
-    """
-    experiment_id = connect(experiment)
-    tags = {"dataset": dataset, "data_sha256": data_digest,
-            "params_sha256": json_sha256(dict(params))}
-    if checkpoint_dir is not None:
-        tags[CHECKPOINT_DIR_TAG] = str(Path(checkpoint_dir).resolve())
-        if resuming:
-            killed = MlflowClient().search_runs(
-                [experiment_id], f"tags.{CHECKPOINT_DIR_TAG} = '{tags[CHECKPOINT_DIR_TAG]}' "
-                "and attributes.status = 'KILLED'", order_by=["attributes.start_time DESC"],
-                max_results=1)
-            tags["resumed_from"] = killed[0].info.run_id if killed else None
-    run = start_run(experiment_id, tags)
-    try:
-        mlflow.log_params(dict(params))
-        yield run
-    except KeyboardInterrupt:
-        mlflow.end_run("KILLED")
-        raise
-    except BaseException:
-        mlflow.end_run("FAILED")
-        raise
-    mlflow.end_run("FINISHED")
-
-
-def training_params(params: Params) -> dict[str, Any]:
+def training_params(params: TrackParams) -> dict[str, Any]:
     """The params a training run logs: the dataset and every model.* and train.* key."""
     flat: dict[str, Any] = {"data.dataset": params.data.dataset}
 

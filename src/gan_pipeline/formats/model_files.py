@@ -8,7 +8,7 @@ from pathlib import Path
 import keras
 
 from gan_pipeline.errors import InputError
-from gan_pipeline.files import atomic_path, normalize_zip
+from gan_pipeline.formats.files import atomic_path, normalize_zip
 
 
 def _drop_save_date(metadata: bytes) -> bytes:

@@ -11,8 +11,8 @@ from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
 from mlflow.types import ParamSchema, ParamSpec, Schema, TensorSpec
 
-from gan_pipeline.digests import file_sha256
-from gan_pipeline.tracking import connect, log_artifact
+from gan_pipeline.formats.digests import file_sha256
+from gan_pipeline.tracking.store import connect, log_artifact
 
 # Ties a run to the generator file it produced, so later stages (track, promote) find the
 # run from their input alone, with no run-id file that would change every run.
@@ -40,13 +40,13 @@ def log_generator(generator_path: str | Path, z_dim: int, image_shape: tuple[int
     import keras
     import tensorflow as tf
 
-    from gan_pipeline import serving
+    from gan_pipeline.tracking import pyfunc
 
     info = mlflow.pyfunc.log_model(
         name=LOGGED_MODEL_NAME,
         # "Models from code": the file itself is stored with the model, so loading or serving
         # it needs neither this repository nor a pickled class.
-        python_model=serving.__file__,
+        python_model=pyfunc.__file__,
         artifacts={"generator": str(generator_path)},
         signature=generator_signature(z_dim, image_shape),
         input_example=np.zeros((2, z_dim), dtype=np.float32),

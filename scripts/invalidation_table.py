@@ -1,0 +1,67 @@
+"""Which stages each module and each params key invalidates, from dvc.yaml and
+compare/dvc.yaml: docs/invalidation.md (tests/test_dvc_yaml.py checks it is current).
+
+    python scripts/invalidation_table.py > docs/invalidation.md
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+PIPELINES = {"dvc.yaml": "", "compare/dvc.yaml": "compare:"}
+
+
+def _stages() -> dict[str, dict]:
+    return {prefix + name: spec for file, prefix in PIPELINES.items()
+            for name, spec in yaml.safe_load((REPO / file).read_text())["stages"].items()}
+
+
+def _keys(raw: dict, depth: int = 2, prefix: str = "") -> list[str]:
+    """params.yaml's keys, down to ``depth`` levels (train.adam, not train.adam.beta_1)."""
+    keys = []
+    for key, value in raw.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and depth > 1:
+            keys += _keys(value, depth - 1, f"{name}.")
+        else:
+            keys.append(name)
+    return keys
+
+
+def _covers(entry: str, key: str) -> bool:
+    """Whether a stage's params entry (``train``, ``compare.runs.${item.name}``) covers
+    ``key``, or a key below it."""
+    entry = entry.split(".${")[0]
+    return key == entry or key.startswith(entry + ".") or entry.startswith(key + ".")
+
+
+def table() -> str:
+    stages = _stages()
+    modules = sorted({dep for spec in stages.values() for dep in spec.get("deps", [])
+                      if dep.endswith(".py")})
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    lines = ["# What invalidates which stage", "",
+             "Editing a module or changing a params key makes these stages out of date "
+             "(`dvc status`); every other stage stays up to date. Made by "
+             "`python scripts/invalidation_table.py > docs/invalidation.md` from dvc.yaml's "
+             "and compare/dvc.yaml's deps and params (`compare:` marks the comparison's "
+             "stages). `track` always runs.", "",
+             "| module | stages |", "| --- | --- |"]
+    for module in modules:
+        users = [name for name, spec in stages.items() if module in spec.get("deps", [])]
+        lines.append(f"| `{module}` | {', '.join(users)} |")
+    lines += ["", "| params key | stages |", "| --- | --- |"]
+    for key in _keys(params):
+        users = [name for name, spec in stages.items()
+                 if any(_covers(entry, key) for entry in spec.get("params", [])
+                        if isinstance(entry, str))]
+        lines.append(f"| `{key}` | {', '.join(users) or 'none (no output depends on it)'} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(table())

@@ -1,0 +1,17 @@
+"""The download section, and what the download stage reads."""
+
+from __future__ import annotations
+
+from gan_pipeline.config.datasets import DataConfig
+from gan_pipeline.config.schema import Positive, Section, StageParams
+
+
+class DownloadConfig(Section):
+    # An offline machine fails a URL within connect_timeout_s and moves on to the next mirror.
+    connect_timeout_s: Positive
+    read_timeout_s: Positive
+
+
+class DownloadParams(StageParams):
+    data: DataConfig
+    download: DownloadConfig

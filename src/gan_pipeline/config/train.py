@@ -1,0 +1,97 @@
+"""The train section, and what the train stage reads."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from gan_pipeline.config.datasets import (DataConfig, PrepareConfig, check_batch_size,
+                                              check_image_count)
+from gan_pipeline.config.model import ModelConfig, check_generator_start
+from gan_pipeline.config.schema import (Count, Fraction, GridConfig, KeyedError, Number,
+                                            Positive, Section, Seed, StageParams)
+
+
+class AdamConfig(Section):
+    learning_rate: Positive
+    # The discriminator's own learning rate (two time-scales); null: learning_rate, the
+    # book's one Adam() setting for both nets.
+    discriminator_learning_rate: Positive | None
+    beta_1: Fraction
+    beta_2: Fraction
+    epsilon: Positive
+
+
+class TrainConfig(Section):
+    seed: Seed
+    iterations: Count
+    batch_size: Count
+    sample_interval: Count
+    # A checkpoint every this many iterations (and on SIGINT/SIGTERM); resume: continue from
+    # the latest compatible checkpoint, or (false) delete checkpoints and start fresh.
+    checkpoint_interval: Count
+    resume: bool
+    adam: AdamConfig
+    progress_grid: GridConfig
+    # > 0: the generator handed out is an exponential moving average of its weights, each
+    # iteration average = ema · average + (1 − ema) · weights; 0: the generator itself.
+    ema: Fraction
+    # One-sided label smoothing: the discriminator's target for real images is
+    # 1 - label_smoothing (fakes stay 0; the generator's target stays 1).
+    label_smoothing: Annotated[Number, Field(ge=0, lt=0.5)]
+    # A wall-clock budget: training stops after the first iteration at which it has trained
+    # this long (measuring left out), or at train.iterations if that comes first. null: none.
+    max_minutes: Positive | None
+    # Quality while training: every eval_interval iterations, fid and classifier_score of
+    # eval_samples images (reports/quality.csv). null: none, and training is unchanged.
+    eval_interval: Count | None
+    eval_samples: Annotated[int, Field(ge=2)]  # a covariance needs two
+    # Speed and reproducibility switches, each measured by benchmarks/train_throughput.py.
+    # A Keras mixed-precision policy, or auto: mixed_bfloat16 on a CPU-only machine whose CPU
+    # computes bf16 natively, else float32.
+    precision: Literal["auto", "float32", "mixed_bfloat16", "mixed_float16"]
+    fused_generator_pass: bool  # one generator forward per iteration (see gan_pipeline.training.gan)
+    jit_compile: bool  # XLA-compile the train step
+    deterministic: bool  # TensorFlow op determinism: same seed, same weights
+    intra_op_threads: Seed  # 0: TensorFlow's default (all cores)
+    inter_op_threads: Seed
+    # Scale-out through tf.distribute (multi_worker reads TF_CONFIG). batch_size is per
+    # replica; the global batch is batch_size × replicas.
+    strategy: Literal["default", "mirrored", "multi_worker"]
+    cpu_replicas: Count  # mirrored on a machine without GPUs: logical CPU devices to split into
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainConfig:
+        if self.sample_interval > self.iterations:
+            raise KeyedError(("sample_interval",),
+                             f"must be <= train.iterations ({self.iterations})",
+                             self.sample_interval)
+        if (self.eval_interval is not None and self.max_minutes is None
+                and self.iterations % self.eval_interval):
+            raise KeyedError(("eval_interval",), f"must divide train.iterations "
+                             f"({self.iterations}), so that the run ends measured",
+                             self.eval_interval)
+        if self.max_minutes is not None and self.strategy == "multi_worker":
+            raise KeyedError(("max_minutes",), "needs one process: each worker's clock would "
+                             "stop it at another iteration (train.strategy multi_worker)",
+                             self.max_minutes)
+        if self.jit_compile and self.strategy != "default":
+            raise KeyedError(("jit_compile",), "is only supported with train.strategy default",
+                             self.jit_compile)
+        return self
+
+
+class TrainParams(StageParams):
+    data: DataConfig
+    prepare: PrepareConfig  # how many images it trains on, for the batch size's bound
+    model: ModelConfig
+    train: TrainConfig
+
+    @model_validator(mode="after")
+    def _fits_the_dataset(self) -> TrainParams:
+        check_image_count(self.data, "prepare", "train_images", self.prepare.train_images)
+        check_batch_size(self.data, "train", self.train.batch_size, "prepare",
+                         self.prepare.train_images)
+        check_generator_start(self.data, self.model)
+        return self

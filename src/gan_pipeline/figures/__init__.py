@@ -1,0 +1,1 @@
+"""The pictures: generator output as sample grids, and the plots of the curves."""

@@ -1,0 +1,105 @@
+"""The prefix replay: the train stage of a tree, run on its committed params for the first
+``iterations`` only, as a separate process, optionally stopped halfway by SIGTERM and
+resumed. A prefix of a run is that run's first iterations, bit for bit: the iterations
+param only ends the loop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gan_pipeline.training.state_digests import StateDigest, read_json
+
+# The train stage's outputs, relative to its working folder.
+OUTPUTS = {"--generator": "models/generator.keras",
+           "--discriminator": "models/discriminator.keras",
+           "--history": "reports/history.csv", "--state-digests": "reports/state_digests.json",
+           "--progress-dir": "reports/progress", "--platform": "reports/platform.json",
+           "--checkpoint-dir": "checkpoints/train", "--classifier": "models/classifier.keras",
+           "--quality": "reports/quality.csv"}
+SIGTERM_EXIT = 128 + signal.SIGTERM
+
+
+class ReplayError(RuntimeError):
+    """The replay's training did not run as it must."""
+
+
+@dataclass(frozen=True)
+class Prefix:
+    history: list[str]  # reports/history.csv's lines, header first
+    state_digests: list[StateDigest]
+    seconds: float
+
+
+def prefix_params(raw_params: dict[str, Any], iterations: int,
+                  checkpoint_interval: int | None = None) -> dict[str, Any]:
+    """The committed params, cut to ``iterations``, resuming from nothing stale."""
+    train = {**raw_params["train"], "iterations": iterations, "resume": True,
+             "checkpoint_interval": checkpoint_interval or iterations}
+    return {**raw_params, "train": train}
+
+
+def _start(repo: Path, workdir: Path, log) -> subprocess.Popen:
+    args = [a for flag, path in OUTPUTS.items() for a in (flag, path)]
+    return subprocess.Popen(
+        [sys.executable, "-u", str(repo / "stages" / "train.py"), "--params", "params.yaml",
+         "--data", "data/prepared/dataset.npz", *args],
+        cwd=workdir, env={**os.environ, "PYTHONPATH": str(repo / "src")},
+        stdout=log, stderr=subprocess.STDOUT)
+
+
+def _wait(proc: subprocess.Popen, deadline: float, what: str) -> int:
+    try:
+        return proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise ReplayError(f"{what}: still running at the time limit; killed") from None
+
+
+def replay(repo: Path, workdir: Path, raw_params: dict[str, Any], iterations: int,
+           data: Path, classifier: Path, interrupt_at: int | None = None,
+           timeout_s: float = 3600, log=None) -> Prefix:
+    """Train the first ``iterations`` of ``raw_params``'s run with ``repo``'s code in
+    ``workdir``; with ``interrupt_at``, SIGTERM once the checkpoint of that iteration is
+    written, then run the stage again, which resumes."""
+    workdir.mkdir(parents=True)
+    (workdir / "params.yaml").write_text(
+        yaml.safe_dump(prefix_params(raw_params, iterations, interrupt_at)))
+    for link, target in (("data/prepared/dataset.npz", data),
+                         ("models/classifier.keras", classifier)):
+        (workdir / link).parent.mkdir(parents=True, exist_ok=True)
+        (workdir / link).symlink_to(target.resolve())
+    log = log or sys.stdout
+    start = time.monotonic()
+    deadline = start + timeout_s
+    proc = _start(repo, workdir, log)
+    if interrupt_at is not None:
+        checkpoint = workdir / "checkpoints" / "train" / f"ckpt-{interrupt_at}.index"
+        while not checkpoint.exists():
+            if proc.poll() is not None:
+                raise ReplayError(f"the run to interrupt exited ({proc.returncode}) before "
+                                  f"its checkpoint of iteration {interrupt_at}")
+            if time.monotonic() > deadline:
+                _wait(proc, 0, "the run to interrupt")
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        code = _wait(proc, deadline, "the interrupted run")
+        if code != SIGTERM_EXIT:
+            raise ReplayError(f"the interrupted run exited {code}, not {SIGTERM_EXIT} "
+                              f"(SIGTERM's checkpoint-and-exit)")
+        proc = _start(repo, workdir, log)
+    code = _wait(proc, deadline, "the replay")
+    if code != 0:
+        raise ReplayError(f"the replay's train stage exited {code}")
+    history = (workdir / OUTPUTS["--history"]).read_text().splitlines()
+    return Prefix(history, read_json(workdir / OUTPUTS["--state-digests"]),
+                  time.monotonic() - start)

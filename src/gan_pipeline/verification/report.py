@@ -1,0 +1,105 @@
+"""The Markdown report of `make verify` (``reports/verification.md``, also printed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Check:
+    what: str
+    passed: bool
+    detail: str
+
+
+@dataclass
+class Report:
+    checks: list[Check] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    times: list[tuple[str, float]] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+
+    def platform(self, here: dict[str, Any], cpu: str, on_committed: bool) -> None:
+        committed = ("the committed run's class (its platform record is dvc.lock's)"
+                     if on_committed else "not the committed run's class: dvc.lock and the "
+                     "committed history are not compared, only this class's reference")
+        self.lines.append(f"- This host: `{here['id']}` ({cpu}, {here['onednn_isa']}, "
+                          f"{here['precision']}, {here['cores']} cores): {committed}.")
+
+    def references(self, classes: list[str]) -> None:
+        self.lines.append("- Classes with a committed reference (verified on a host of "
+                          f"that class): {', '.join(f'`{c}`' for c in classes) or 'none'}.")
+
+    def ran(self, what: str) -> None:
+        self.checks.append(Check(what, True, ""))
+
+    def wall(self, what: str, seconds: float) -> None:
+        self.times.append((what, seconds))
+
+    def output(self, path: str, md5: str, locked: str | None, referenced: str | None) -> None:
+        results = []
+        for name, expected in (("dvc.lock", locked), ("reference", referenced)):
+            if expected is not None:
+                same = expected == md5
+                results.append(f"{'identical to' if same else 'DIFFERENT from'} {name}")
+                self.checks.append(Check(f"{path} against {name}", same,
+                                         "" if same else f"{md5} here, {expected} there"))
+        self.outputs.append(f"| `{path}` | `{md5[:12]}` | {'; '.join(results) or 'not compared'} |")
+
+    def prefix(self, ours_name: str, theirs_name: str, ours, theirs, ours_class: str,
+               theirs_class: str) -> None:
+        """Compare two prefixes: history lines, then state digests (when both have them)."""
+        from gan_pipeline.verification.verify import first_difference
+
+        what = f"{ours_name} against {theirs_name}"
+        i, matched = first_difference(ours.history[1:], theirs.history[1:],
+                                      lambda line: line.split(",")[0])
+        if ours.history[:1] != theirs.history[:1]:
+            self.checks.append(Check(f"{what}: history", False, "the CSV headers differ"))
+        elif i is not None:
+            rows = ours.history[1:] + [None]
+            theirs_rows = theirs.history[1:] + [None]
+            self.checks.append(Check(
+                f"{what}: history", False,
+                f"matched up to iteration {matched or 0}; first difference: "
+                f"`{rows[i]}` against `{theirs_rows[i]}` ({ours_class} against "
+                f"{theirs_class})"))
+        else:
+            self.checks.append(Check(f"{what}: history", True,
+                                     f"identical up to iteration {matched}"))
+        if theirs.state_digests is None:
+            self.checks.append(Check(f"{what}: state digests", True,
+                                     "not compared: none committed yet (the next full "
+                                     "relock records them)"))
+            return
+        i, matched = first_difference(ours.state_digests, theirs.state_digests,
+                                      lambda d: d.iteration)
+        if i is None:
+            self.checks.append(Check(f"{what}: state digests", True,
+                                     f"identical up to iteration {matched}"))
+        else:
+            first = (ours.state_digests + theirs.state_digests)[i].iteration \
+                if i < len(ours.state_digests) else theirs.state_digests[i].iteration
+            self.checks.append(Check(f"{what}: state digests", False,
+                                     f"matched up to iteration {matched or 0}; first "
+                                     f"differing iteration {first} ({ours_class} against "
+                                     f"{theirs_class})"))
+
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    def markdown(self, failed: str | None) -> str:
+        verdict = "FAILED" if failed or not self.passed() else "passed"
+        out = [f"# Verification: {verdict}", "", *self.lines, ""]
+        if failed:
+            out += ["## Stopped", "", "```", failed, "```", ""]
+        if self.outputs:
+            out += ["## Rebuilt outputs", "", "| output | md5 | result |", "| --- | --- | --- |",
+                    *self.outputs, ""]
+        out += ["## Comparisons", "", "| comparison | result | detail |", "| --- | --- | --- |",
+                *(f"| {c.what} | {'ok' if c.passed else '**FAILED**'} | {c.detail} |"
+                  for c in self.checks), ""]
+        out += ["## Wall times", "", "| step | seconds |", "| --- | ---: |",
+                *(f"| {what} | {seconds:.0f} |" for what, seconds in self.times), ""]
+        return "\n".join(out)

@@ -1,0 +1,114 @@
+"""`make reproduce`: the full reproduction of the committed run, for a person or a scheduled
+job (an hour or more on a CPU).
+
+In a temporary clone of HEAD it runs `dvc repro --force` on the default pipeline, pulling
+nothing. On the committed run's platform class every output hash must equal dvc.lock's; on
+another class, bits differ, and the headline metrics must lie within the tolerances of
+``verification/tolerances.json`` (measured seed spread) of the committed ones. Writes
+``reports/reproduction.md`` (also printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from gan_pipeline.formats.files import write_text
+from gan_pipeline.verification.verify import venv_env
+
+TOLERANCES = Path("verification/tolerances.json")
+
+
+def _outs(lock: dict) -> dict[str, str]:
+    return {out["path"]: out.get("md5", "") for entry in lock["stages"].values()
+            for out in entry.get("outs", [])}
+
+
+def _flat(metrics: dict, prefix: str = "") -> dict[str, float]:
+    flat = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        elif isinstance(value, (int, float)):
+            flat[f"{prefix}{key}"] = float(value)
+    return flat
+
+
+def compare(committed_lock: dict, new_lock: dict, committed_metrics: dict,
+            new_metrics: dict, tolerances: dict[str, float]) -> tuple[bool, list[str]]:
+    """(passed, the report's lines): hashes on the committed class, else metrics within
+    tolerance."""
+    ours, theirs = _outs(new_lock), _outs(committed_lock)
+    same_class = ours.get("reports/platform.json") == theirs.get("reports/platform.json")
+    lines = [f"- Platform class: {'the committed run' if same_class else 'another'}'s "
+             f"(`reports/platform.json` {ours.get('reports/platform.json', '?')[:12]} here, "
+             f"{theirs.get('reports/platform.json', '?')[:12]} in dvc.lock).", ""]
+    if same_class:
+        lines += ["| output | result |", "| --- | --- |"]
+        passed = True
+        for path in sorted(theirs):
+            same = ours.get(path) == theirs[path]
+            passed &= same
+            lines.append(f"| `{path}` | {'identical' if same else '**DIFFERENT**'} |")
+        return passed, lines
+    lines += ["| metric | committed | here | tolerance | result |", "| --- | ---: | ---: | ---: | --- |"]
+    passed = True
+    new, old = _flat(new_metrics), _flat(committed_metrics)
+    for key, tolerance in tolerances.items():
+        ok = abs(new[key] - old[key]) <= tolerance
+        passed &= ok
+        lines.append(f"| {key} | {old[key]:.3f} | {new[key]:.3f} | ± {tolerance:g} | "
+                     f"{'within' if ok else '**OUTSIDE**'} |")
+    return passed, lines
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--report", default="reports/reproduction.md")
+    p.add_argument("--push", action="store_true",
+                   help="once reproduced, `dvc push --run-cache` to the default remote of this "
+                        "repository's config (its --local remotes included)")
+    args = p.parse_args()
+    repo = Path.cwd()
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
+                          text=True, check=True, timeout=60).stdout.strip()
+    tolerances = json.loads((repo / TOLERANCES).read_text())["metrics"]
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="reproduce-") as tmp:
+        clone = Path(tmp) / "clone"
+        subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True, timeout=600)
+        local_config = repo / ".dvc" / "config.local"  # a team's remote and credentials
+        if local_config.exists():
+            shutil.copy2(local_config, clone / ".dvc" / "config.local")
+        env = venv_env(MLFLOW_TRACKING_URI=f"sqlite:///{Path(tmp) / 'mlflow.db'}")
+        print(f"reproduce: dvc repro --force in a clone of {head[:12]} (pulling nothing)",
+              flush=True)
+        subprocess.run(["dvc", "repro", "--force", "dvc.yaml"], cwd=clone, check=True,
+                       env=env)
+        passed, lines = compare(
+            yaml.safe_load((repo / "dvc.lock").read_text()),
+            yaml.safe_load((clone / "dvc.lock").read_text()),
+            json.loads((repo / "reports/metrics.json").read_text()),
+            json.loads((clone / "reports/metrics.json").read_text()), tolerances)
+        platform = json.loads((clone / "reports/platform.json").read_text())
+        if passed and args.push:
+            subprocess.run(["dvc", "push", "--run-cache"], cwd=clone, check=True, env=env)
+    minutes = (time.monotonic() - start) / 60
+    text = "\n".join([f"# Reproduction of {head[:12]}: {'passed' if passed else 'FAILED'}", "",
+                      f"- Host class `{platform['id']}`; {minutes:.1f} minutes in all.",
+                      *lines, ""])
+    write_text(repo / args.report, text)
+    print(text)
+    sys.exit(0 if passed else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,218 @@
+"""`make verify`: tie the committed trained artifacts to the code, within CI's budget.
+
+1. The locks are current: no locked stage's code, params or command changed.
+2. The cheap stages (download, prepare, train_classifier) are rebuilt from nothing in a copy
+   of the tree, and their outputs hashed.
+3. The train stage replays the committed params' first ``--iterations``, once straight and
+   once stopped by SIGTERM halfway and resumed; both must end in the same state.
+4. Each result is compared with this platform class's committed reference and, on the
+   committed run's class, with dvc.lock and the committed history and state digests.
+
+Writes a Markdown report (also printed). ``--record`` writes this class's reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from gan_pipeline.errors import InputError
+from gan_pipeline.formats.files import write_text
+from gan_pipeline.platform_record import describe
+from gan_pipeline.training.state_digests import read_json
+from gan_pipeline.verification import references
+from gan_pipeline.verification.lock import describe_stale, stale_stages
+from gan_pipeline.verification.replay import Prefix, replay
+from gan_pipeline.verification.report import Check, Report
+
+CHEAP_STAGES = ("download", "prepare", "train_classifier")
+
+
+def venv_env(**extra: str) -> dict[str, str]:
+    """This environment with this interpreter's commands (dvc, python) first on PATH, as the
+    stage commands expect."""
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}"
+                                  f"{os.environ.get('PATH', '')}", **extra}
+
+
+def _json_bytes(obj) -> bytes:
+    """As gan_pipeline.formats.files.write_json writes it."""
+    return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def _lock_outs(lock: dict, stages) -> dict[str, str]:
+    return {out["path"]: out["md5"] for name in stages
+            for out in lock["stages"].get(name, {}).get("outs", [])}
+
+
+def _copy_tree(repo: Path, dest: Path) -> None:
+    """The files a fresh clone has (tracked and not ignored), as a new git repository."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=repo,
+                            capture_output=True, text=True, check=True, timeout=60).stdout
+    for rel in filter(None, listed.split("\0")):
+        if (repo / rel).is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(repo / rel, dest / rel)
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+                ["git", "-c", "user.name=verify", "-c", "user.email=verify@localhost",
+                 "commit", "-qm", "verify"]):
+        subprocess.run(cmd, cwd=dest, check=True, capture_output=True, timeout=120)
+
+
+def first_difference(ours: list, theirs: list, key) -> tuple[int | None, object]:
+    """(the index of the first entry that differs, the key of the last that matched)."""
+    matched = None
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        if a != b:
+            return i, matched
+        matched = key(a)
+    return (None, matched) if len(ours) == len(theirs) else (min(len(ours), len(theirs)),
+                                                             matched)
+
+
+def verify(repo: Path, iterations: int, record: bool, timeout_s: float, report: Report,
+           stale_ok: bool = False) -> None:
+    raw = yaml.safe_load((repo / "params.yaml").read_text())
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    train = raw["train"]
+    if train.get("max_minutes") is not None:
+        raise InputError("train.max_minutes is set: a budgeted run's bytes depend on the "
+                         "host's speed, so its prefix cannot be replayed")
+    if iterations < train["sample_interval"] or iterations % train["sample_interval"]:
+        raise InputError(f"--iterations {iterations}: must be a multiple of "
+                         f"train.sample_interval ({train['sample_interval']})")
+    host = describe(_precision(train["precision"]), train["intra_op_threads"],
+                    train["inter_op_threads"])
+    here = host["class"]
+    committed_md5 = _lock_outs(lock, ["train"]).get("reports/platform.json")
+    on_committed = hashlib.md5(_json_bytes(here)).hexdigest() == committed_md5
+    report.platform(here, host["cpu"].get("model_name", "?"), on_committed)
+    params_sha = references.prefix_params_sha256(raw)
+    # Every committed reference must be usable: one recorded for other params is stale.
+    refs = {path.stem: references.load(path, params_sha)
+            for path in references.all_references(repo)}
+    report.references(sorted(refs))
+    reference = refs.get(here["id"])
+    if reference is None and not record:
+        raise InputError(f"no verification reference for this platform class "
+                         f"({here['id']}): record one on this host with "
+                         f"`make verify RECORD=1` and commit "
+                         f"{references.path_for(Path('.'), here['id'])}")
+    if reference is not None and reference.iterations != iterations:
+        raise InputError(f"{references.path_for(Path('.'), here['id'])} holds a prefix of "
+                         f"{reference.iterations} iterations, not {iterations}: verify with "
+                         f"VERIFY_ITERATIONS={reference.iterations}, or record again")
+
+    t = time.monotonic()
+    stale = stale_stages(repo, str(Path(sys.executable).parent / "dvc"))
+    report.wall("lock check", time.monotonic() - t)
+    if stale and not stale_ok:
+        raise InputError(f"dvc.lock is stale (rerun these stages, or prove their outputs "
+                         f"unchanged with `make verify STALE_OK=1` and then `make "
+                         f"commit-unchanged`):\n{describe_stale(stale)}")
+    report.checks.append(Check(
+        "the locks agree with the code and params", True,
+        f"stale ({', '.join(stale)}), allowed to prove that a change left the outputs "
+        f"unchanged" if stale else ""))
+
+    with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
+        copy = Path(tmp) / "repo"
+        _copy_tree(repo, copy)
+        t = time.monotonic()
+        print(f"verify: rebuilding {', '.join(CHEAP_STAGES)} from nothing", flush=True)
+        subprocess.run(["dvc", "repro", "--force", "--single-item", *CHEAP_STAGES],
+                       cwd=copy, check=True, timeout=timeout_s, env=venv_env())
+        report.wall("cheap stages", time.monotonic() - t)
+        rebuilt = _lock_outs(yaml.safe_load((copy / "dvc.lock").read_text()), CHEAP_STAGES)
+        committed = _lock_outs(lock, CHEAP_STAGES)
+        for path, md5 in rebuilt.items():
+            report.output(path, md5, committed.get(path) if on_committed else None,
+                          reference.outputs.get(path) if reference else None)
+
+        prefixes = {}
+        for name, interrupt_at in (("straight", None), ("resumed", iterations // 2)):
+            print(f"verify: replaying the first {iterations} iterations ({name})", flush=True)
+            prefixes[name] = replay(copy, Path(tmp) / name, raw, iterations,
+                                    copy / "data/prepared/dataset.npz",
+                                    copy / "models/classifier.keras", interrupt_at, timeout_s)
+            report.wall(f"replay, {name}", prefixes[name].seconds)
+        straight = prefixes["straight"]
+        report.prefix("the resumed replay", "the straight replay", prefixes["resumed"],
+                      straight, here["id"], here["id"])
+        if reference is not None:
+            report.prefix("the straight replay", f"the reference of {here['id']}", straight,
+                          Prefix(reference.history, reference.state_digests, 0),
+                          here["id"], here["id"])
+        if on_committed:
+            history = (repo / "reports/history.csv").read_text().splitlines()
+            rows = 1 + sum(1 for line in history[1:] if int(line.split(",")[0]) <= iterations)
+            digests_file = repo / "reports/state_digests.json"
+            digests = [d for d in read_json(digests_file) if d.iteration <= iterations] \
+                if digests_file.exists() else None
+            report.prefix("the straight replay", "the committed run", straight,
+                          Prefix(history[:rows], digests, 0), here["id"],
+                          here["id"])
+        if record:
+            if not report.passed():
+                raise InputError("not recording a reference: a comparison failed (see the "
+                                 "report)")
+            path = references.path_for(repo, here["id"])
+            references.save(path, references.Reference(
+                here, params_sha, iterations, rebuilt, straight.history,
+                straight.state_digests, host["cpu"].get("model_name", "")))
+            report.ran(f"recorded {path.relative_to(repo)}")
+
+
+def _precision(precision: str) -> str:
+    from gan_pipeline.training.runtime import resolve_precision
+    return resolve_precision(precision)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--iterations", type=int, default=1000,
+                   help="the prefix to replay (a multiple of train.sample_interval)")
+    p.add_argument("--record", action="store_true",
+                   help="write this platform class's reference from this run")
+    p.add_argument("--report", default="reports/verification.md")
+    p.add_argument("--timeout-s", type=float, default=3600,
+                   help="the limit for each rebuild and replay")
+    p.add_argument("--stale-ok", action="store_true",
+                   help="run the comparisons on a stale lock: the proof that a change to a "
+                        "stage's code left its outputs unchanged, before `make "
+                        "commit-unchanged` records it")
+    args = p.parse_args()
+    report = Report()
+    start = time.monotonic()
+    failed = None
+    try:
+        verify(Path.cwd(), args.iterations, args.record, args.timeout_s, report,
+               args.stale_ok)
+    except (InputError, OSError, RuntimeError, subprocess.SubprocessError) as err:
+        failed = f"{type(err).__name__}: {err}" if not isinstance(err, InputError) else str(err)
+    report.wall("total", time.monotonic() - start)
+    text = report.markdown(failed)
+    write_text(args.report, text)
+    print(text)
+    if failed or not report.passed():
+        print(f"verify: FAILED{': ' + failed.splitlines()[0] if failed else ''}",
+              file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

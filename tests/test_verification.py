@@ -1,0 +1,119 @@
+"""`make verify` in a throw-away repo at a small size: the lock and the reference it records
+pass; a pure rename in the train step passes, and `make commit-unchanged` then makes the
+lock current; a changed constant of the step fails at the first recorded iteration."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from helpers import real_params, shrink
+from repo_helpers import git_commit_all, run
+from gan_pipeline.verification.lock import stale_stages
+from gan_pipeline.verification.references import REFERENCES, load, prefix_params_sha256
+from gan_pipeline.verification.replay import prefix_params
+
+pytestmark = pytest.mark.slow
+
+# Long enough that the SIGTERM lands between the halfway checkpoint and the end.
+ITERATIONS, SAMPLE_INTERVAL = 1000, 250
+
+
+@pytest.fixture(scope="module")
+def repo(built_repo, tmp_path_factory):
+    """A copy of the session's built repo whose params train longer, after `dvc repro
+    train`, with no references yet (the committed ones were recorded for the real params)."""
+    repo = tmp_path_factory.mktemp("verify") / "repo"
+    shutil.copytree(built_repo[0], repo, symlinks=True)
+    shutil.rmtree(repo / REFERENCES, ignore_errors=True)
+    raw = shrink(real_params(), iterations=ITERATIONS, sample_interval=SAMPLE_INTERVAL)
+    (repo / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    git_commit_all(repo)
+    run(["dvc", "repro", "train"], repo)
+    return repo
+
+
+def verify(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gan_pipeline.verification.verify",
+                           "--iterations", str(ITERATIONS), "--timeout-s", "300", *args],
+                          cwd=repo, capture_output=True, text=True, timeout=900)
+
+
+def test_verify_records_a_reference_then_passes_against_it(repo):
+    missing = verify(repo)
+    assert missing.returncode == 1
+    assert "no verification reference for this platform class" in missing.stderr + \
+        missing.stdout and "make verify RECORD=1" in missing.stdout
+    recorded = verify(repo, "--record")
+    assert recorded.returncode == 0, recorded.stdout + recorded.stderr
+    report = (repo / "reports/verification.md").read_text()
+    assert report.startswith("# Verification: passed")
+    assert "the committed run's class" in report
+    assert "the resumed replay against the straight replay: state digests | ok" in report
+    assert "the straight replay against the committed run: history | ok" in report
+    [path] = (repo / REFERENCES).glob("*.json")
+    raw = yaml.safe_load((repo / "params.yaml").read_text())
+    reference = load(path, prefix_params_sha256(raw))
+    assert [d.iteration for d in reference.state_digests] == [250, 500, 750, 1000]
+    assert set(reference.outputs) == {"data/raw/dataset.npz", "data/prepared/dataset.npz",
+                                      "models/classifier.keras", "reports/classifier.json",
+                                      "reports/dataset.json"}
+    # A reference of other params is refused in one line.
+    other = prefix_params(raw, ITERATIONS)
+    other["train"]["seed"] = 1
+    with pytest.raises(Exception, match="recorded for other params"):
+        load(path, prefix_params_sha256(other))
+    path.write_text("{not json")
+    broken = verify(repo)
+    assert broken.returncode == 1 and "not a verification reference" in broken.stdout
+    path.write_text(reference.to_json())
+
+
+def _edit(repo: Path, old: str, new: str) -> str:
+    gan = repo / "src/gan_pipeline/training/gan.py"
+    text = gan.read_text()
+    assert old in text
+    gan.write_text(text.replace(old, new))
+    return text
+
+
+def test_a_rename_replays_bit_for_bit_and_commit_unchanged_makes_the_lock_current(repo):
+    before = _edit(repo, "_logs", "_iteration_logs")
+    try:
+        strict = verify(repo)
+        assert strict.returncode == 1 and "dvc.lock is stale" in strict.stdout
+        assert "train: src/gan_pipeline/training/gan.py modified" in strict.stdout
+        proved = verify(repo, "--stale-ok")
+        assert proved.returncode == 0, proved.stdout + proved.stderr
+        run([sys.executable, "-m", "gan_pipeline.verification.commit_unchanged", "train"],
+            repo)
+        assert not stale_stages(repo, str(Path(sys.executable).parent / "dvc"))
+    finally:
+        (repo / "src/gan_pipeline/training/gan.py").write_text(before)
+        run([sys.executable, "-m", "gan_pipeline.verification.commit_unchanged", "train"],
+            repo)
+
+
+def test_a_changed_constant_fails_at_the_first_recorded_iteration(repo):
+    before = _edit(repo, "self.real_target = 1.0 - label_smoothing",
+                   "self.real_target = 0.99 - label_smoothing")
+    try:
+        changed = verify(repo, "--stale-ok")
+    finally:
+        (repo / "src/gan_pipeline/training/gan.py").write_text(before)
+    assert changed.returncode == 1
+    report = (repo / "reports/verification.md").read_text()
+    assert report.startswith("# Verification: FAILED")
+    assert f"matched up to iteration 0; first differing iteration {SAMPLE_INTERVAL}" in report
+    assert f"first difference: `{SAMPLE_INTERVAL}," in report
+    # The rebuilt cheap stages do not use gan.py: they still match.
+    assert "DIFFERENT" not in report
+    # The mismatch names both platform classes (here the same one).
+    assert re.search(rf"first differing iteration {SAMPLE_INTERVAL} \((\S+) against \1\)",
+                     report)
