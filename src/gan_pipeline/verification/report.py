@@ -6,6 +6,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def first_difference(ours: list, theirs: list, key) -> tuple[int | None, object]:
+    """(the index of the first entry that differs, the key of the last that matched)."""
+    matched = None
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        if a != b:
+            return i, matched
+        matched = key(a)
+    return (None, matched) if len(ours) == len(theirs) else (min(len(ours), len(theirs)),
+                                                             matched)
+
+
 @dataclass
 class Check:
     what: str
@@ -45,13 +56,12 @@ class Report:
                 results.append(f"{'identical to' if same else 'DIFFERENT from'} {name}")
                 self.checks.append(Check(f"{path} against {name}", same,
                                          "" if same else f"{md5} here, {expected} there"))
-        self.outputs.append(f"| `{path}` | `{md5[:12]}` | {'; '.join(results) or 'not compared'} |")
+        result = "; ".join(results) or "not compared"
+        self.outputs.append(f"| `{path}` | `{md5[:12]}` | {result} |")
 
     def prefix(self, ours_name: str, theirs_name: str, ours, theirs, ours_class: str,
                theirs_class: str) -> None:
         """Compare two prefixes: history lines, then state digests (when both have them)."""
-        from gan_pipeline.verification.verify import first_difference
-
         what = f"{ours_name} against {theirs_name}"
         i, matched = first_difference(ours.history[1:], theirs.history[1:],
                                       lambda line: line.split(",")[0])
@@ -79,8 +89,8 @@ class Report:
             self.checks.append(Check(f"{what}: state digests", True,
                                      f"identical up to iteration {matched}"))
         else:
-            first = (ours.state_digests + theirs.state_digests)[i].iteration \
-                if i < len(ours.state_digests) else theirs.state_digests[i].iteration
+            longer = ours if i < len(ours.state_digests) else theirs
+            first = longer.state_digests[i].iteration
             self.checks.append(Check(f"{what}: state digests", False,
                                      f"matched up to iteration {matched or 0}; first "
                                      f"differing iteration {first} ({ours_class} against "

@@ -59,7 +59,8 @@ def compare(committed_lock: dict, new_lock: dict, committed_metrics: dict,
             passed &= same
             lines.append(f"| `{path}` | {'identical' if same else '**DIFFERENT**'} |")
         return passed, lines
-    lines += ["| metric | committed | here | tolerance | result |", "| --- | ---: | ---: | ---: | --- |"]
+    lines += ["| metric | committed | here | tolerance | result |",
+              "| --- | ---: | ---: | ---: | --- |"]
     passed = True
     new, old = _flat(new_metrics), _flat(committed_metrics)
     for key, tolerance in tolerances.items():

@@ -73,17 +73,6 @@ def _copy_tree(repo: Path, dest: Path) -> None:
         subprocess.run(cmd, cwd=dest, check=True, capture_output=True, timeout=120)
 
 
-def first_difference(ours: list, theirs: list, key) -> tuple[int | None, object]:
-    """(the index of the first entry that differs, the key of the last that matched)."""
-    matched = None
-    for i, (a, b) in enumerate(zip(ours, theirs)):
-        if a != b:
-            return i, matched
-        matched = key(a)
-    return (None, matched) if len(ours) == len(theirs) else (min(len(ours), len(theirs)),
-                                                             matched)
-
-
 def verify(repo: Path, iterations: int, record: bool, timeout_s: float, report: Report,
            stale_ok: bool = False) -> None:
     raw = yaml.safe_load((repo / "params.yaml").read_text())

@@ -1,0 +1,42 @@
+"""`make reproduce`'s verdict: every output hash on the committed run's class, the headline
+metrics within the measured seed spread on another."""
+
+from __future__ import annotations
+
+import json
+
+from helpers import REPO
+from gan_pipeline.verification.report import first_difference
+from gan_pipeline.verification.reproduce import TOLERANCES, compare
+
+
+def _lock(platform: str, generator: str) -> dict:
+    return {"stages": {"train": {"outs": [{"path": "reports/platform.json", "md5": platform},
+                                          {"path": "models/generator.keras", "md5": generator}]}}}
+
+
+METRICS = {"quality": {"fid": 7.15, "classifier_score": 8.2, "coverage": 0.72}}
+TOLERANCES_ = json.loads((REPO / TOLERANCES).read_text())["metrics"]
+
+
+def test_on_the_committed_class_every_hash_must_match():
+    passed, lines = compare(_lock("a", "g"), _lock("a", "g"), METRICS, METRICS, TOLERANCES_)
+    assert passed and "| `models/generator.keras` | identical |" in lines
+    passed, lines = compare(_lock("a", "g"), _lock("a", "h"), METRICS, METRICS, TOLERANCES_)
+    assert not passed and "| `models/generator.keras` | **DIFFERENT** |" in lines
+
+
+def test_on_another_class_the_metrics_must_lie_within_the_seed_spread():
+    close = {"quality": {"fid": 7.15 + 0.9 * TOLERANCES_["quality.fid"],
+                         "classifier_score": 8.2, "coverage": 0.72}}
+    assert compare(_lock("a", "g"), _lock("b", "h"), METRICS, close, TOLERANCES_)[0]
+    far = {"quality": {**close["quality"], "fid": 7.15 + 1.1 * TOLERANCES_["quality.fid"]}}
+    passed, lines = compare(_lock("a", "g"), _lock("b", "h"), METRICS, far, TOLERANCES_)
+    assert not passed and any("quality.fid" in line and "**OUTSIDE**" in line
+                              for line in lines)
+
+
+def test_first_difference_names_where_two_runs_part():
+    assert first_difference([1, 2, 3], [1, 2, 3], str) == (None, "3")
+    assert first_difference([1, 2, 4], [1, 2, 3], str) == (2, "2")
+    assert first_difference([1, 2], [1, 2, 3], str) == (2, "2")  # one run is shorter
