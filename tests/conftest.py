@@ -78,11 +78,28 @@ def mnist_shaped_data(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def straight_pair(tmp_path_factory, mnist_shaped_data) -> tuple[Path, Path]:
+def untrained_classifier(tmp_path_factory) -> Path:
+    """One untrained classifier file (its features will do) for every real-size workdir:
+    built once, so that no workdir depends on what else this process built before."""
+    import keras
+
+    from gan_pipeline.evaluation.classifier import build_classifier
+    from gan_pipeline.formats.model_files import save_model
+
+    path = tmp_path_factory.mktemp("classifier") / "classifier.keras"
+    keras.utils.set_random_seed(0)
+    save_model(build_classifier((28, 28, 1)), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def straight_pair(tmp_path_factory, mnist_shaped_data, untrained_classifier
+                  ) -> tuple[Path, Path]:
     """Two uninterrupted real-size runs (helpers.real_size_workdir) trained side by side:
     the determinism test compares them, and the resume test resumes against the first."""
     root = tmp_path_factory.mktemp("straight")
-    workdirs = [real_size_workdir(root / name, mnist_shaped_data) for name in ("a", "b")]
+    workdirs = [real_size_workdir(root / name, mnist_shaped_data, untrained_classifier)
+                for name in ("a", "b")]
     procs = [start_train_stage(work, {}) for work in workdirs]
     for proc in procs:
         out = proc.communicate(timeout=600)[0]

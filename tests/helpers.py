@@ -11,6 +11,7 @@ import http.server
 import io
 import os
 import pickle
+import shutil
 import socket
 import subprocess
 import sys
@@ -191,20 +192,15 @@ def train_workdir(root: Path, raw_params: dict, data: Path | None = None) -> Pat
     return root
 
 
-def real_size_workdir(root: Path, data: Path) -> Path:
+def real_size_workdir(root: Path, data: Path, classifier: Path) -> Path:
     """100 iterations at batch 128 on data of MNIST's size, a grid and state digest every
     10, a checkpoint every 10, a moving average of the generator, the quality measured every
-    50 (with an untrained classifier: its features will do)."""
-    import keras
-
-    from gan_pipeline.evaluation.classifier import build_classifier
-    from gan_pipeline.formats.model_files import save_model
-
+    50 with ``classifier`` (a copy: every workdir measures with the same bytes)."""
     raw = real_size(real_params(), iterations=100, sample_interval=10)
     raw["train"].update(checkpoint_interval=10, ema=0.9, eval_interval=50, eval_samples=500)
     workdir = train_workdir(root, raw, data)
-    keras.utils.set_random_seed(0)  # the same untrained classifier in every workdir
-    save_model(build_classifier((28, 28, 1)), workdir / "models" / "classifier.keras")
+    (workdir / "models").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(classifier, workdir / "models" / "classifier.keras")
     return workdir
 
 

@@ -42,10 +42,11 @@ def _train(workdir: Path) -> subprocess.Popen:
 
 
 @pytest.mark.slow
-def test_sigterm_then_resume_ends_with_the_uninterrupted_runs_bytes(tmp_path, mnist_shaped_data,
-                                                                   straight_pair):
+def test_sigterm_then_resume_ends_with_the_uninterrupted_runs_bytes(
+        tmp_path, mnist_shaped_data, untrained_classifier, straight_pair):
     straight = straight_pair[0]
-    interrupted = real_size_workdir(tmp_path / "interrupted", mnist_shaped_data)
+    interrupted = real_size_workdir(tmp_path / "interrupted", mnist_shaped_data,
+                                    untrained_classifier)
     proc = _train(interrupted)
     for line in proc.stdout:  # let it pass a checkpoint, then stop it mid-run
         if line.startswith("30 [D loss"):
