@@ -22,14 +22,9 @@ from pathlib import Path
 import yaml
 
 from gan_pipeline.formats.files import write_text
-from gan_pipeline.verification.verify import venv_env
+from gan_pipeline.verification.verify import lock_outs, venv_env
 
 TOLERANCES = Path("verification/tolerances.json")
-
-
-def _outs(lock: dict) -> dict[str, str]:
-    return {out["path"]: out.get("md5", "") for entry in lock["stages"].values()
-            for out in entry.get("outs", [])}
 
 
 def _flat(metrics: dict, prefix: str = "") -> dict[str, float]:
@@ -46,7 +41,8 @@ def compare(committed_lock: dict, new_lock: dict, committed_metrics: dict,
             new_metrics: dict, tolerances: dict[str, float]) -> tuple[bool, list[str]]:
     """(passed, the report's lines): hashes on the committed class, else metrics within
     tolerance."""
-    ours, theirs = _outs(new_lock), _outs(committed_lock)
+    ours = lock_outs(new_lock, new_lock["stages"])
+    theirs = lock_outs(committed_lock, committed_lock["stages"])
     same_class = ours.get("reports/platform.json") == theirs.get("reports/platform.json")
     lines = [f"- Platform class: {'the committed run' if same_class else 'another'}'s "
              f"(`reports/platform.json` {ours.get('reports/platform.json', '?')[:12]} here, "

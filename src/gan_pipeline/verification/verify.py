@@ -54,7 +54,8 @@ def _md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
-def _lock_outs(lock: dict, stages) -> dict[str, str]:
+def lock_outs(lock: dict, stages) -> dict[str, str]:
+    """The outputs of ``stages`` in a parsed lock: path -> md5."""
     return {out["path"]: out["md5"] for name in stages
             for out in lock["stages"].get(name, {}).get("outs", [])}
 
@@ -87,7 +88,7 @@ def verify(repo: Path, iterations: int, record: bool, timeout_s: float, report: 
     host = describe(_precision(train["precision"]), train["intra_op_threads"],
                     train["inter_op_threads"])
     here = host["class"]
-    committed_md5 = _lock_outs(lock, ["train"]).get("reports/platform.json")
+    committed_md5 = lock_outs(lock, ["train"]).get("reports/platform.json")
     on_committed = hashlib.md5(_json_bytes(here)).hexdigest() == committed_md5
     report.platform(here, host["cpu"].get("model_name", "?"), on_committed)
     params_sha = references.prefix_params_sha256(raw)
@@ -126,8 +127,8 @@ def verify(repo: Path, iterations: int, record: bool, timeout_s: float, report: 
         subprocess.run(["dvc", "repro", "--force", "--single-item", *CHEAP_STAGES],
                        cwd=copy, check=True, timeout=timeout_s, env=venv_env())
         report.wall("cheap stages", time.monotonic() - t)
-        rebuilt = _lock_outs(yaml.safe_load((copy / "dvc.lock").read_text()), CHEAP_STAGES)
-        committed = _lock_outs(lock, CHEAP_STAGES)
+        rebuilt = lock_outs(yaml.safe_load((copy / "dvc.lock").read_text()), CHEAP_STAGES)
+        committed = lock_outs(lock, CHEAP_STAGES)
         for path, md5 in rebuilt.items():
             report.output(path, md5, committed.get(path) if on_committed else None,
                           reference.outputs.get(path) if reference else None)
