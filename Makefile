@@ -29,8 +29,12 @@ pipeline: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" dvc repro --pull
 	PATH="$(CURDIR)/$(BIN):$$PATH" dvc push --run-cache
 
+# Two pytest-xdist workers: most of the suite is single-threaded (process starts, imports,
+# DVC, MLflow), so the second core halves it. tests/conftest.py decides what runs together.
+TEST_WORKERS ?= 2
 test: $(STAMP) postgresql chromium
-	PATH="$(CURDIR)/$(BIN):$$PATH" python -m pytest $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" python -m pytest -n $(TEST_WORKERS) --dist loadgroup \
+		--no-loadscope-reorder $(PYTEST_ARGS)
 
 VERIFY_ITERATIONS ?= 1000
 verify: $(STAMP)

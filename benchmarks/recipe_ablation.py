@@ -1,6 +1,6 @@
 """What each change of the recipe contributes: runs that take one change out of it, or add
-one candidate to it, each with the comparison's wall-clock budget (compare.minutes, or
-``--minutes``).
+one candidate to it, each with the comparison's wall-clock budget (the minutes of
+compare/params.yaml, or ``--minutes``).
 
     python benchmarks/recipe_ablation.py --out /tmp/recipe_ablation.md  # then into docs/recipe.md
 
@@ -33,8 +33,8 @@ from gan_pipeline.platform_record import cpu_info
 REPO = Path(__file__).resolve().parents[1]
 
 # (what the row does, the recipe keys it takes out, what it adds or changes). The recipe is
-# compare.runs.recipe: batch 64, Adam 2e-4 with beta_1 0.5, the discriminator's Adam at 4e-4
-# (two time-scales), one-sided label smoothing 0.1.
+# compare/params.yaml's recipe run: batch 64, Adam 2e-4 with beta_1 0.5, the
+# discriminator's Adam at 4e-4 (two time-scales), one-sided label smoothing 0.1.
 # Row 1 is the recipe itself: the comparison's own recipe run may come from another host.
 ROWS: list[tuple[str, tuple[str, ...], dict]] = [
     ("the recipe, on this host (the reference of the rows after it)", (), {}),
@@ -66,14 +66,14 @@ def platform() -> str:
 def run_row(name: str, changes: dict, minutes: float, work: Path) -> dict:
     """Train and evaluate params.yaml with ``changes`` as a comparison run of ``minutes``;
     its metrics."""
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["compare"]["runs"] = {name: changes}
-    params["compare"]["minutes"] = minutes
+    compare = yaml.safe_load((REPO / "compare/params.yaml").read_text())
+    compare.update(runs={name: changes}, minutes=minutes)
     row_dir = work / name
     row_dir.mkdir(parents=True)
-    (row_dir / "params.yaml").write_text(yaml.safe_dump(params))
+    (row_dir / "compare.yaml").write_text(yaml.safe_dump(compare))
     subprocess.run([sys.executable, str(REPO / "stages/compare_run.py"),
-                    "--params", str(row_dir / "params.yaml"), "--run", name,
+                    "--params", str(REPO / "params.yaml"),
+                    "--compare", str(row_dir / "compare.yaml"), "--run", name,
                     "--data", str(REPO / "data/prepared/dataset.npz"),
                     "--classifier", str(REPO / "models/classifier.keras"),
                     "--out-dir", str(row_dir)], check=True)
@@ -96,13 +96,14 @@ def main() -> None:
                    default=range(1, len(ROWS) + 1), metavar="N",
                    help="which rows of ROWS to run, numbered from 1 (default: all)")
     p.add_argument("--keep", metavar="DIR",
-                   help="keep each row's params, generator, quality.csv and metrics.json "
-                        "in DIR/row<N> (default: a temporary directory, removed after)")
+                   help="keep each row's comparison params, generator, quality.csv and "
+                        "metrics.json in DIR/row<N> (default: a temporary directory, removed "
+                        "after)")
     p.add_argument("--minutes", type=float,
-                   help="each row's training budget (default: compare.minutes); the "
-                        "comparison's two rows keep theirs")
+                   help="each row's training budget (default: the minutes of "
+                        "compare/params.yaml); the comparison's two rows keep theirs")
     args = p.parse_args()
-    params = yaml.safe_load((REPO / "params.yaml").read_text())["compare"]
+    params = yaml.safe_load((REPO / "compare/params.yaml").read_text())
     minutes = params["minutes"] if args.minutes is None else args.minutes
     recipe = params["runs"]["recipe"]
     results = [(what, json.loads((Path(args.compare_dir) / run / "metrics.json").read_text()))

@@ -53,7 +53,7 @@ def main() -> None:
         cfg = params.train.model_copy(update={"seed": seed, "iterations": args.iterations,
                                               "sample_interval": args.iterations})
         start = time.monotonic()
-        generator = train(params.model, cfg, prepared["x_train"]).generator
+        generator = train(params.model, cfg, params.runtime.train, prepared["x_train"]).generator
         metrics = evaluate(generator, classifier, test, train_images,
                            params.evaluate)["quality"]
         results[seed] = {key: float(metrics[key]) for key in METRICS}
@@ -66,8 +66,9 @@ def main() -> None:
         tolerances[f"quality.{key}"] = round(args.factor * max(abs(v - mean) for v in values), 4)
         print(f"{key}: mean {mean:.3f}, stdev {statistics.stdev(values):.3f}, "
               f"range {min(values):.3f}..{max(values):.3f}")
-    host = describe(resolve_precision(params.train.precision), params.train.intra_op_threads,
-                    params.train.inter_op_threads)
+    runtime = params.runtime.train
+    host = describe(resolve_precision(runtime.precision), runtime.intra_op_threads,
+                    runtime.inter_op_threads)
     record = {"metrics": tolerances,
               "measured": {"date": date.today().isoformat(), "iterations": args.iterations,
                            "factor": args.factor, "seeds": results,

@@ -9,12 +9,12 @@ Variants (``--variants``, comma-separated; the first is the baseline of the rati
                 discriminator; NumPy draws the batch and the noise.
   fp32          this project's step (src/gan_pipeline/training/gan.py) in float32,
                 deterministic ops;
-  bf16          ... with ``train.precision: mixed_bfloat16``;
-  fp32+xla, bf16+xla   ... compiled with XLA (``train.jit_compile: true``);
-  fp32-nondet, bf16-nondet   ... without op determinism (``train.deterministic: false``);
+  bf16          ... with ``runtime.train.precision: mixed_bfloat16``;
+  fp32+xla, bf16+xla   ... compiled with XLA (``runtime.train.jit_compile: true``);
+  fp32-nondet, bf16-nondet   ... without op determinism (``runtime.train.deterministic: false``);
   fp32+fused, bf16+fused   ... with ``train.fused_generator_pass: true`` (one generator
                 forward per iteration instead of two; see src/gan_pipeline/training/gan.py).
-Thread counts (``train.intra_op_threads``/``inter_op_threads``) apply to every variant of a
+Thread counts (``runtime.train.intra_op_threads``/``inter_op_threads``) apply to every variant of a
 run, since TensorFlow fixes them at start-up: compare them across runs with --threads.
 
 Each round runs every variant for ``--iterations`` iterations, in turn, after a warm-up that
@@ -96,12 +96,10 @@ class ProjectStep:
     def __init__(self, params, images: np.ndarray, precision: str, option: str):
         self.deterministic = option != "-nondet"
         self._set_determinism()
-        cfg = params.train.model_copy(update={
-            "precision": precision, "jit_compile": option == "xla",
-            "deterministic": self.deterministic, "fused_generator_pass": option == "fused"})
+        cfg = params.train.model_copy(update={"fused_generator_pass": option == "fused"})
         keras.mixed_precision.set_global_policy(precision)  # layers take it when built
         self.gan = build_gan(params.model, cfg, images.shape[1:])
-        self.step = self.gan.compiled_iteration(cfg.batch_size, cfg.jit_compile)
+        self.step = self.gan.compiled_iteration(cfg.batch_size, option == "xla")
         self.data = tf.convert_to_tensor(images)
 
     def _set_determinism(self) -> None:
@@ -135,9 +133,8 @@ def main() -> None:
         p.error(f"measures the book's dcgan on mnist; params has {params.model.arch} on "
                 f"{params.data.dataset}")
     intra, inter = (int(n) for n in args.threads.split(","))
-    params = params.model_copy(update={"train": params.train.model_copy(update={
-        "intra_op_threads": intra, "inter_op_threads": inter, "precision": "float32"})})
-    configure_runtime(params.train)
+    configure_runtime(params.runtime.train.model_copy(update={
+        "intra_op_threads": intra, "inter_op_threads": inter, "precision": "float32"}))
     images = load_npz(args.data, {"x_train": prepared_layout("mnist")["x_train"]})["x_train"]
     train = params.train
     precisions = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}

@@ -21,15 +21,27 @@ def _stages() -> dict[str, dict]:
 
 
 def _keys(raw: dict, depth: int = 2, prefix: str = "") -> list[str]:
-    """params.yaml's keys, down to ``depth`` levels (train.adam, not train.adam.beta_1)."""
+    """A params file's keys, down to ``depth`` levels (train.adam, not train.adam.beta_1),
+    one more in runtime's groups (runtime.train.precision)."""
     keys = []
     for key, value in raw.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict) and depth > 1:
-            keys += _keys(value, depth - 1, f"{name}.")
+            keys += _keys(value, depth - (name != "runtime"), f"{name}.")
         else:
             keys.append(name)
     return keys
+
+
+def _entries(spec: dict) -> list[str]:
+    """A stage's params entries, those of another file as ``file:key``."""
+    entries = []
+    for entry in spec.get("params", []):
+        if isinstance(entry, str):
+            entries.append(entry)
+        else:
+            entries += [f"{file}:{key}" for file, keys in entry.items() for key in keys]
+    return entries
 
 
 def _covers(entry: str, key: str) -> bool:
@@ -43,7 +55,9 @@ def table() -> str:
     stages = _stages()
     modules = sorted({dep for spec in stages.values() for dep in spec.get("deps", [])
                       if dep.endswith(".py")})
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    keys = _keys(yaml.safe_load((REPO / "params.yaml").read_text()))
+    keys += [f"compare/params.yaml:{key}"
+             for key in _keys(yaml.safe_load((REPO / "compare/params.yaml").read_text()))]
     lines = ["# What invalidates which stage", "",
              "Editing a module or changing a params key makes these stages out of date "
              "(`dvc status`); every other stage stays up to date. Made by "
@@ -55,10 +69,9 @@ def table() -> str:
         users = [name for name, spec in stages.items() if module in spec.get("deps", [])]
         lines.append(f"| `{module}` | {', '.join(users)} |")
     lines += ["", "| params key | stages |", "| --- | --- |"]
-    for key in _keys(params):
+    for key in keys:
         users = [name for name, spec in stages.items()
-                 if any(_covers(entry, key) for entry in spec.get("params", [])
-                        if isinstance(entry, str))]
+                 if any(_covers(entry, key) for entry in _entries(spec))]
         lines.append(f"| `{key}` | {', '.join(users) or 'none (no output depends on it)'} |")
     return "\n".join(lines) + "\n"
 

@@ -1,14 +1,15 @@
-"""Stage compare_report (compare/dvc.yaml): the runs of compare.runs side by side:
+"""Stage compare_report (compare/dvc.yaml): the comparison's runs side by side:
 reports/compare.png (a row of samples per run, and one of real images), compare_fid.png
 (fid against training minutes, a curve per run) and compare.md (the table)."""
 
 import json
 from pathlib import Path
 
-import numpy as np
+from gan_pipeline import cli  # first: it chooses NumPy's BLAS kernels
 
-from gan_pipeline import cli
+import numpy as np
 from gan_pipeline.compare import RunResult, table
+from gan_pipeline.config.compare import load_compare
 from gan_pipeline.config.params import Params
 from gan_pipeline.data.prepare import prepared_layout
 from gan_pipeline.figures import plots
@@ -20,13 +21,14 @@ from gan_pipeline.training.noise import noise
 
 def main(args, params):
     runs_dir = Path(args.runs_dir)
-    names = list(params.compare.runs)
+    compare = load_compare(args.compare)
+    names = list(compare.runs)
     test_images = load_npz(args.data, {"x_test": prepared_layout(params.data.dataset)[
         "x_test"]})["x_test"]
     results, curves, rows = [], {}, []
     for name in names:
         run_dir = runs_dir / name
-        results.append(RunResult(name, params.compare.runs[name],
+        results.append(RunResult(name, compare.runs[name],
                                  json.loads((run_dir / "metrics.json").read_text())))
         curves[name] = quality_rows.read_csv(run_dir / "quality.csv")
         generator = load_model(run_dir / "generator.keras")
@@ -38,13 +40,15 @@ def main(args, params):
     rows.append((title, test_images[np.sort(pick)]))
     write_bytes(args.png, plots.to_png(plots.comparison_grid(rows)))
     write_bytes(args.fid_png, plots.to_png(plots.fid_curves(curves)))
-    md = table(results, params.compare.minutes, title)
+    md = table(results, compare.minutes, title)
     write_text(args.md, md)
     print(md)
 
 
 if __name__ == "__main__":
     p = cli.parser(__doc__.split("\n\n")[0])
+    p.add_argument("--compare", default="compare/params.yaml",
+                   help="the comparison's params (default: %(default)s)")
     p.add_argument("--runs-dir", required=True, help="the folder of the runs' outputs")
     p.add_argument("--data", required=True, help="the prepared .npz (real images)")
     p.add_argument("--per-row", type=int, default=8, help="images per row of the picture")

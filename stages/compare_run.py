@@ -1,12 +1,12 @@
-"""Stage compare@<run> (compare/dvc.yaml): run <run> of compare.runs trains for
-compare.minutes, measured every compare.eval_interval iterations, and is then evaluated."""
+"""Stage compare@<run> (compare/dvc.yaml): run <run> of compare/params.yaml's runs trains
+for its minutes, measured every eval_interval iterations, and is then evaluated."""
 
 from pathlib import Path
 
 from gan_pipeline import cli
 from gan_pipeline.compare import run_metrics
-from gan_pipeline.config.params import Params
-from gan_pipeline.config.params import run_params
+from gan_pipeline.config.compare import load_compare
+from gan_pipeline.config.params import Params, run_params
 from gan_pipeline.data.prepare import check_scaled, prepared_layout
 from gan_pipeline.errors import InputError
 from gan_pipeline.evaluation.evaluate import evaluate
@@ -18,10 +18,11 @@ from gan_pipeline.training.loop import train
 
 
 def main(args, params):
-    if args.run not in params.compare.runs:
-        raise InputError(f"--run {args.run}: not a run of compare.runs "
-                         f"({', '.join(params.compare.runs)})")
-    run = run_params(params, args.run)
+    compare = load_compare(args.compare)
+    if args.run not in compare.runs:
+        raise InputError(f"--run {args.run}: not a run of {args.compare} "
+                         f"({', '.join(compare.runs)})")
+    run = run_params(params, compare, args.run)
     layout = prepared_layout(run.data.dataset)
     data = load_npz(args.data, {name: layout[name] for name in ("x_train", "x_test")})
     check_scaled(data["x_train"], f"{args.data}: x_train")
@@ -32,10 +33,10 @@ def main(args, params):
         return QualityProbe(classifier, data["x_test"], run.train.eval_samples,
                             run.model.z_dim, run.train.seed)
 
-    print(f"compare: run {args.run}: {dict(params.compare.runs[args.run]) or 'params.yaml'}, "
+    print(f"compare: run {args.run}: {dict(compare.runs[args.run]) or 'params.yaml'}, "
           f"{run.train.max_minutes:g} minutes", flush=True)
-    result = train(run.model, run.train, data["x_train"], make_probe=make_probe,
-                   on_quality=rows.append)
+    result = train(run.model, run.train, run.runtime.train, data["x_train"],
+                   make_probe=make_probe, on_quality=rows.append)
     metrics = run_metrics(evaluate(result.generator, classifier, data["x_test"],
                                    data["x_train"], run.evaluate), rows)
     out = Path(args.out_dir)
@@ -50,7 +51,9 @@ def main(args, params):
 
 if __name__ == "__main__":
     p = cli.parser(__doc__)
-    p.add_argument("--run", required=True, help="a key of compare.runs")
+    p.add_argument("--compare", default="compare/params.yaml",
+                   help="the comparison's params (default: %(default)s)")
+    p.add_argument("--run", required=True, help="a key of the comparison's runs")
     p.add_argument("--data", required=True, help="the prepared .npz")
     p.add_argument("--classifier", required=True, help="the evaluation classifier (.keras)")
     p.add_argument("--out-dir", required=True,

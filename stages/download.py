@@ -10,7 +10,7 @@ from gan_pipeline.formats.files import save_npz, write_json
 
 def main(args, params):
     dataset = params.data.dataset
-    got = download(params.download, load_sources(args.sources, dataset), dataset)
+    got = download(params.runtime.download, load_sources(args.sources, dataset), dataset)
     save_npz(args.out, got.arrays)
     write_json(args.summary, summary(dataset, got.arrays, got.digest, source_url(got.mirror)))
     print(f"download: wrote {args.out} ({dataset}: {len(got.arrays['x_train'])} train, "

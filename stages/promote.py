@@ -1,5 +1,5 @@
 """Command promote: after `dvc repro`, move the `champion` alias to the generator just
-trained if its FID beats the champion's by `promote.fid_margin`.
+trained if its FID beats the champion's by `mlflow.champion_fid_margin`.
 
 It acts on the shared model registry, not on files, so it is a command, not a DVC stage:
     python stages/promote.py --params params.yaml --generator models/generator.keras
@@ -8,7 +8,7 @@ It acts on the shared model registry, not on files, so it is a command, not a DV
 from mlflow.tracking import MlflowClient
 
 from gan_pipeline import cli
-from gan_pipeline.config.params import Params
+from gan_pipeline.config.mlflow import PromoteParams
 from gan_pipeline.errors import InputError
 from gan_pipeline.tracking import store
 from gan_pipeline.tracking.logged_model import find_run_for_generator
@@ -24,11 +24,11 @@ def main(args, params):
     versions = client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
     if not versions:
         raise InputError(f"run {run_id} registered no version of {name}")
-    decision = promote(client, name, versions[0].version, params.promote.fid_margin)
+    decision = promote(client, name, versions[0].version, params.mlflow.champion_fid_margin)
     print(f"promote: {'promoted' if decision.promoted else 'not promoted'}: {decision.reason}")
 
 
 if __name__ == "__main__":
     p = cli.parser(__doc__.split("\n\n")[0])
     p.add_argument("--generator", required=True, help="the generator file just trained")
-    cli.run(main, p.parse_args(), Params)
+    cli.run(main, p.parse_args(), PromoteParams)

@@ -30,7 +30,7 @@ def main(args, params):
         """Into a new run: the training that made the generator, from the files it wrote."""
         platform = json.loads(Path(args.platform).read_text())
         logged = {**store.training_params(params),
-                  "train.precision_resolved": platform["precision"]}
+                  "runtime.train.precision_resolved": platform["precision"]}
         mlflow.set_tags({"dataset": params.data.dataset,
                          "data_sha256": data_summary["content_digest"],
                          "params_sha256": json_sha256(logged),

@@ -26,14 +26,15 @@ def main(args, params):
     data = load_npz(args.data, {name: layout[name] for name in ("x_train", "x_test")})
     images = data["x_train"]
     check_scaled(images, f"{args.data}: x_train")
-    if not is_chief(params.train):
+    runtime = params.runtime.train
+    if not is_chief(runtime):
         # A non-chief worker of a multi-worker run trains in step with the chief and then
         # leaves every output to it.
-        train(params.model, params.train, images)
+        train(params.model, params.train, runtime, images)
         print("train: worker done; the chief writes the outputs")
         return
     # Checkpoints need every worker's share of the state; multi-worker runs go without.
-    checkpoint_dir = None if params.train.strategy == "multi_worker" else args.checkpoint_dir
+    checkpoint_dir = None if runtime.strategy == "multi_worker" else args.checkpoint_dir
 
     progress_dir = Path(args.progress_dir)
     shutil.rmtree(progress_dir, ignore_errors=True)  # grids of an earlier, longer run
@@ -59,13 +60,13 @@ def main(args, params):
         measured.append(row)
         write_text(args.quality, quality_rows.to_csv(measured))
 
-    result = train(params.model, params.train, images, on_sample, checkpoint_dir,
+    result = train(params.model, params.train, runtime, images, on_sample, checkpoint_dir,
                    array_sha256(images), make_probe, on_quality)
     save_model(result.generator, args.generator)
     save_model(result.discriminator, args.discriminator)
-    cfg = params.train
-    write_json(args.platform, platform_class(resolve_precision(cfg.precision),
-                                             cfg.intra_op_threads, cfg.inter_op_threads))
+    write_json(args.platform, platform_class(resolve_precision(runtime.precision),
+                                             runtime.intra_op_threads,
+                                             runtime.inter_op_threads))
     if checkpoint_dir is not None:
         clear(checkpoint_dir)  # everything is written: nothing to resume
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB

@@ -1,5 +1,6 @@
 """The tests' fixtures: the real MNIST fetched once, a local HTTP server, a port where nothing
-listens, a prepared file of MNIST's size. The helpers they are built on are in helpers.py."""
+listens, a prepared file of MNIST's size. The helpers they are built on are in helpers.py.
+Also how `make test`'s two pytest-xdist workers share the modules, and each module's time."""
 
 from __future__ import annotations
 
@@ -18,6 +19,45 @@ from gan_pipeline.data.prepare import prepare
 from gan_pipeline.formats.files import save_npz
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# `make test` runs two pytest-xdist workers (`--dist loadgroup`). Each module is one unit of
+# work, so that its module fixtures are built once; modules that share a costly session
+# fixture are one unit, so that it is built once. The longest units go out first (the
+# per-module times this file prints at the end of a run), the rest in file order.
+SHARED_UNITS = {"test_determinism.py": "real-size training", "test_resume.py": "real-size training"}
+LONGEST_FIRST = ["test_pipeline.py", "test_verification.py", "real-size training",
+                 "test_mlflow_ui.py", "test_remotes.py", "test_mlflow_server.py"]
+
+
+def _unit(item: pytest.Item) -> str:
+    module = item.path.name
+    return SHARED_UNITS.get(module, module)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_unit(item)))
+    rank = {unit: i for i, unit in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(_unit(item), len(rank)))  # stable: file order kept
+
+
+_module_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    module = report.nodeid.split("::")[0]
+    _module_seconds[module] = _module_seconds.get(module, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Each module's time, setup and teardown included, longest first: where the suite's
+    time goes (with two workers, the wall time is about half their sum)."""
+    if not _module_seconds:
+        return
+    terminalreporter.section("time per module")
+    for module, seconds in sorted(_module_seconds.items(), key=lambda kv: -kv[1]):
+        terminalreporter.write_line(f"{seconds:8.1f} s  {module}")
+    terminalreporter.write_line(f"{sum(_module_seconds.values()):8.1f} s  in all")
 
 
 @pytest.fixture(scope="session")

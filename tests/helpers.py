@@ -47,7 +47,6 @@ def shrink(raw: dict, *, train_images: int | str = 64, iterations: int = 4,
     raw["classifier"].update(train_images=train_images, epochs=1, batch_size=batch_size)
     raw["evaluate"].update(samples=40, real_images=40, batch_size=16, score_splits=2)
     raw["train"]["eval_samples"] = 64
-    raw["compare"]["minutes"] = 0.001  # each comparison run stops after its first iteration
     return raw
 
 
@@ -197,7 +196,8 @@ def real_size_workdir(root: Path, data: Path, classifier: Path) -> Path:
     10, a checkpoint every 10, a moving average of the generator, the quality measured every
     50 with ``classifier`` (a copy: every workdir measures with the same bytes)."""
     raw = real_size(real_params(), iterations=100, sample_interval=10)
-    raw["train"].update(checkpoint_interval=10, ema=0.9, eval_interval=50, eval_samples=500)
+    raw["train"].update(ema=0.9, eval_interval=50, eval_samples=500)
+    raw["runtime"]["train"]["checkpoint_interval"] = 10
     workdir = train_workdir(root, raw, data)
     (workdir / "models").mkdir(parents=True, exist_ok=True)
     shutil.copy2(classifier, workdir / "models" / "classifier.keras")
@@ -249,7 +249,7 @@ def write_sources(root: Path, sources: dict[str, dict]) -> None:
 def short_timeouts(raw: dict) -> dict:
     """``raw`` with 2 s download timeouts, for mirrors on 127.0.0.1 that stall on purpose."""
     raw = copy.deepcopy(raw)
-    raw["download"].update(connect_timeout_s=2, read_timeout_s=2)
+    raw["runtime"]["download"].update(connect_timeout_s=2, read_timeout_s=2)
     return raw
 
 

@@ -6,6 +6,7 @@ import sys
 
 from helpers import REPO
 from gan_pipeline.compare import RunResult, run_metrics, table
+from gan_pipeline.config.compare import load_compare
 from gan_pipeline.config.params import load_params, run_params
 from gan_pipeline.formats.quality_rows import QualityRow
 
@@ -37,25 +38,28 @@ def test_the_table_has_a_row_per_run_with_its_changes_then_real_images():
 def test_a_run_that_params_does_not_define_is_refused_before_any_work(tmp_path):
     done = subprocess.run(
         [sys.executable, str(REPO / "stages/compare_run.py"), "--params",
-         str(REPO / "params.yaml"), "--run", "wgan", "--data", "absent.npz",
+         str(REPO / "params.yaml"), "--compare", str(REPO / "compare/params.yaml"), "--run",
+         "wgan", "--data", "absent.npz",
          "--classifier", "absent.keras", "--out-dir", str(tmp_path / "out")],
         capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
-    assert "--run wgan: not a run of compare.runs (gan, dcgan, dcgan_tf, recipe)" in done.stderr
+    assert "--run wgan: not a run of " in done.stderr
+    assert "compare/params.yaml (gan, dcgan, dcgan_tf, recipe)" in done.stderr
     assert not (tmp_path / "out").exists()
 
 
 def test_the_readme_runs_the_recipe_of_the_comparison():
-    """The README's `dvc exp run -n recipe` line sets exactly compare.runs.recipe, with the
+    """The README's `dvc exp run -n recipe` line sets exactly the comparison's recipe, with the
     comparison's budget and measuring, so that its numbers are the comparison's."""
     [line] = [line for line in (REPO / "README.md").read_text().splitlines()
               if line.startswith("dvc exp run -n recipe ")]
     words = line.split("#")[0].split()
     assigned = dict(words[i + 1].split("=") for i, w in enumerate(words) if w == "-S")
     params = load_params(REPO / "params.yaml")
-    recipe = run_params(params, "recipe")
-    expected = {**params.compare.runs["recipe"], "train.max_minutes": params.compare.minutes,
-                "train.eval_interval": params.compare.eval_interval}
+    compare = load_compare(REPO / "compare/params.yaml")
+    recipe = run_params(params, compare, "recipe")
+    expected = {**compare.runs["recipe"], "train.max_minutes": compare.minutes,
+                "train.eval_interval": compare.eval_interval}
     assert set(assigned) == set(expected)
     for key, value in assigned.items():
         section, *rest = key.split(".")

@@ -1,11 +1,15 @@
-"""params.yaml is validated once, before any work, with errors that name the key."""
+"""params.yaml (and compare/params.yaml) is validated once, before any work, with errors
+that name the key."""
 
 import copy
 
 import pydantic
 import pytest
+import yaml
 
 from helpers import REPO, real_params
+from gan_pipeline.config.compare import load_compare
+from gan_pipeline.config.download import DownloadParams
 from gan_pipeline.config.params import load_params, parse_params, run_params
 from gan_pipeline.config.sample import SampleParams
 from gan_pipeline.config.schema import ConfigError, validate
@@ -58,8 +62,12 @@ GE_1 = "input should be greater than or equal to 1"
     ("train.ema", 1.0, "train.ema: input should be less than 1"),
     ("train.ema", -0.5, f"train.ema: {GE_0}"),
     ("train.eval_samples", 1, "train.eval_samples: input should be greater than or equal to 2"),
-    ("train.jit_compile", "yes", "train.jit_compile: input should be a valid boolean"),
-    ("train.precision", "fp8", "train.precision: input should be 'auto', 'float32', "),
+    ("runtime.train.jit_compile", "yes",
+     "runtime.train.jit_compile: input should be a valid boolean"),
+    ("runtime.train.precision", "fp8",
+     "runtime.train.precision: input should be 'auto', 'float32', "),
+    ("runtime.train.checkpoint_interval", 0, f"runtime.train.checkpoint_interval: {GE_1}"),
+    ("runtime.train.strategy", "ring", "runtime.train.strategy: input should be 'default', "),
     ("train.adam.learning_rate", 0, "train.adam.learning_rate: input should be greater than 0"),
     ("train.adam.beta_1", 1.0, "train.adam.beta_1: input should be less than 1"),
     ("train.adam.beta_2", -0.1, f"train.adam.beta_2: {GE_0}"),
@@ -73,14 +81,6 @@ GE_1 = "input should be greater than or equal to 1"
     ("train.max_minutes", 0, "train.max_minutes: input should be greater than 0"),
     ("train.adam.discriminator_learning_rate", -1e-4,
      "train.adam.discriminator_learning_rate: input should be greater than 0"),
-    ("compare.minutes", "long", "compare.minutes: must be a number, got 'long'"),
-    ("compare.eval_interval", 0, f"compare.eval_interval: {GE_1}"),
-    ("compare.runs.recipe", {"train.adam.beta_1": 1.5},
-     "compare.runs.recipe: train.adam.beta_1: input should be less than 1, got 1.5"),
-    ("compare.runs.recipe", {"train.learning_rate": 0.1},
-     "compare.runs.recipe.train.learning_rate: not a key of params.yaml that holds a value"),
-    ("compare.runs.recipe", {"train.adam": 0.1},
-     "compare.runs.recipe.train.adam: not a key of params.yaml that holds a value"),
     ("prepare.train_images", 0, "prepare.train_images: must be an integer >= 1 or all"),
     ("prepare.train_images", "most", "prepare.train_images: must be an integer >= 1 or all"),
     ("prepare.train_images", 70000,
@@ -97,8 +97,9 @@ GE_1 = "input should be greater than or equal to 1"
     ("mlflow.registered_model", "gan-{data}",
      "mlflow.registered_model: may hold no placeholder but {dataset}"),
     ("sample.seed", -3, f"sample.seed: {GE_0}"),
-    ("download.connect_timeout_s", 0,
-     "download.connect_timeout_s: input should be greater than 0"),
+    ("runtime.download.connect_timeout_s", 0,
+     "runtime.download.connect_timeout_s: input should be greater than 0"),
+    ("mlflow.champion_fid_margin", -1, f"mlflow.champion_fid_margin: {GE_0}"),
     ("evaluate.score_splits", 10001, "evaluate.score_splits: must be <= evaluate.samples"),
     ("mlflow.registered_model", " ", "mlflow.registered_model: must not be empty"),
 ])
@@ -110,26 +111,60 @@ def test_each_bad_value_is_refused_naming_its_key(path, value, message):
 
 def test_a_wall_clock_budget_needs_one_process():
     raw = _with("train.max_minutes", 10)
-    raw["train"]["strategy"] = "multi_worker"
+    raw["runtime"]["train"]["strategy"] = "multi_worker"
     with pytest.raises(ConfigError, match="train.max_minutes: needs one process"):
         parse_params(raw)
+    with pytest.raises(ConfigError, match="train.max_minutes: needs one process"):
+        validate(TrainParams, raw)
+
+
+COMPARE = REPO / "compare/params.yaml"
 
 
 def test_a_multi_worker_config_compares_in_one_process():
-    params = parse_params(_with("train.strategy", "multi_worker"))
-    assert run_params(params, "recipe").train.strategy == "default"
+    params = parse_params(_with("runtime.train.strategy", "multi_worker"))
+    assert run_params(params, load_compare(COMPARE), "recipe").runtime.train.strategy == (
+        "default")
 
 
 def test_a_comparison_run_is_params_yaml_with_its_changes_and_the_shared_budget():
-    params = load_params(REPO / "params.yaml")
-    recipe = run_params(params, "recipe")
-    changes = params.compare.runs["recipe"]
-    assert recipe.train.max_minutes == params.compare.minutes
+    params, compare = load_params(REPO / "params.yaml"), load_compare(COMPARE)
+    recipe = run_params(params, compare, "recipe")
+    changes = compare.runs["recipe"]
+    assert recipe.train.max_minutes == compare.minutes
     assert recipe.train.adam.learning_rate == changes["train.adam.learning_rate"]
     assert recipe.model == params.model and recipe.evaluate == params.evaluate
-    book = run_params(params, "dcgan")
+    book = run_params(params, compare, "dcgan")
     assert book.train.model_copy(update={"max_minutes": None, "eval_interval": None}) == (
         params.train)
+    for name in compare.runs:  # every run of the committed comparison is valid
+        run_params(params, compare, name)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("minutes", "long", "minutes: must be a number, got 'long'"),
+    ("eval_interval", 0, f"eval_interval: {GE_1}"),
+    ("runs.recipe", {"train.adam.beta_1": 1.5},
+     "runs.recipe: train.adam.beta_1: input should be less than 1, got 1.5"),
+    ("runs.recipe", {"train.learning_rate": 0.1},
+     "runs.recipe.train.learning_rate: not a key of params.yaml that holds a value"),
+    ("runs.recipe", {"train.adam": 0.1},
+     "runs.recipe.train.adam: not a key of params.yaml that holds a value"),
+])
+def test_each_bad_comparison_value_is_refused_naming_its_key(tmp_path, key, value, message):
+    raw = yaml.safe_load(COMPARE.read_text())
+    *parents, leaf = key.split(".")
+    node = raw
+    for part in parents:
+        node = node[part]
+    node[leaf] = value
+    path = tmp_path / "compare.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError) as err:
+        compare = load_compare(path)
+        for name in compare.runs:
+            run_params(load_params(REPO / "params.yaml"), compare, name)
+    assert message in str(err.value)
 
 
 def test_unknown_key_is_refused():
@@ -212,5 +247,18 @@ def test_every_stage_still_checks_the_files_sections(change, message):
     raw = copy.deepcopy(real_params())
     change(raw)
     for model in (TrainParams, SampleParams):
+        with pytest.raises(ConfigError, match=message):
+            validate(model, raw)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda raw: raw["runtime"].update(trian={}),
+     r"^runtime\.trian: unknown group \(runtime has download, train\)"),
+    (lambda raw: raw["runtime"].pop("download"), r"^runtime\.download: missing group"),
+])
+def test_every_stage_with_a_runtime_group_checks_the_runtime_sections_groups(change, message):
+    raw = copy.deepcopy(real_params())
+    change(raw)
+    for model in (TrainParams, DownloadParams):
         with pytest.raises(ConfigError, match=message):
             validate(model, raw)

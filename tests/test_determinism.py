@@ -32,7 +32,7 @@ def test_two_mirrored_processes_train_the_same_bytes(tmp_path: Path, mnist_shape
     procs = []
     for name in ("first", "second"):
         raw = real_size(real_params(), ITERATIONS, SAMPLE_INTERVAL)
-        raw["train"]["strategy"] = "mirrored"
+        raw["runtime"]["train"]["strategy"] = "mirrored"
         work = train_workdir(tmp_path / name, raw, mnist_shaped_data)
         procs.append((work, start_train_stage(work, {})))
     for _, proc in procs:

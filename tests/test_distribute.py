@@ -20,7 +20,8 @@ pytestmark = pytest.mark.slow
 def _workdir(root: Path, strategy: str) -> Path:
     """With quality measured: the probe comes after the runtime, which must come first."""
     raw = shrink(real_params(), iterations=4, sample_interval=2, batch_size=4)
-    raw["train"].update(strategy=strategy, eval_interval=2, eval_samples=16)
+    raw["train"].update(eval_interval=2, eval_samples=16)
+    raw["runtime"]["train"]["strategy"] = strategy
     workdir = train_workdir(root, raw)
     save_model(build_classifier((28, 28, 1)), workdir / "models" / "classifier.keras")
     return workdir

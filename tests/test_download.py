@@ -23,7 +23,7 @@ from gan_pipeline.data.sources import URL_FORMATS, parse_sources
 from gan_pipeline.formats.files import load_npz
 
 
-PARAMS = parse_params(short_timeouts(real_params())).download
+PARAMS = parse_params(short_timeouts(real_params())).runtime.download
 
 
 def _run_stage(tmp_path, sources, dataset="mnist"):

@@ -91,7 +91,7 @@ def test_each_stage_lists_exactly_its_script_and_the_modules_it_imports(stage):
 
 def test_the_comparison_runs_every_run_of_params_and_plots_each_curve():
     compare = yaml.safe_load((REPO / "compare/dvc.yaml").read_text())
-    runs = list(yaml.safe_load((REPO / "params.yaml").read_text())["compare"]["runs"])
+    runs = list(yaml.safe_load((REPO / "compare/params.yaml").read_text())["runs"])
     assert compare["stages"]["run"]["matrix"]["name"] == runs
     [curves] = [p for p in compare["plots"] if isinstance(p, dict)]
     assert list(next(iter(curves.values()))["y"]) == [

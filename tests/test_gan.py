@@ -14,13 +14,13 @@ from gan_pipeline.training.runtime import configure_runtime
 
 IMAGES = prepare(synthetic_images(), 64)["x_train"]
 PARAMS = parse_params(real_params())
+FLOAT32 = PARAMS.runtime.train.model_copy(update={"precision": "float32"})
 MNIST = DATASETS["mnist"].image_shape
 
 
 def _tiny_gan(seed=0):
-    train_cfg = PARAMS.train.model_copy(
-        update={"seed": seed, "batch_size": 8, "precision": "float32"})
-    configure_runtime(train_cfg)
+    train_cfg = PARAMS.train.model_copy(update={"seed": seed, "batch_size": 8})
+    configure_runtime(FLOAT32)
     return build_gan(PARAMS.model, train_cfg, MNIST), train_cfg
 
 
@@ -42,9 +42,9 @@ def test_a_train_step_changes_both_nets_and_returns_finite_losses():
 
 def test_label_smoothing_lowers_only_the_real_target_and_accuracy_counts_hard_labels():
     raw = real_params()
-    raw["train"].update(label_smoothing=0.1, batch_size=8, precision="float32")
+    raw["train"].update(label_smoothing=0.1, batch_size=8)
     cfg = parse_params(raw).train
-    configure_runtime(cfg)
+    configure_runtime(FLOAT32)
     gan = build_gan(PARAMS.model, cfg, MNIST)
     images = np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
     p = gan.discriminator(images, training=True).numpy().astype(np.float64)
@@ -59,8 +59,8 @@ def test_label_smoothing_lowers_only_the_real_target_and_accuracy_counts_hard_la
 
 def test_each_net_gets_its_own_learning_rate_when_two_are_given():
     adam = PARAMS.train.adam.model_copy(update={"discriminator_learning_rate": 4e-4})
-    cfg = PARAMS.train.model_copy(update={"adam": adam, "precision": "float32"})
-    configure_runtime(cfg)
+    cfg = PARAMS.train.model_copy(update={"adam": adam})
+    configure_runtime(FLOAT32)
     gan = build_gan(PARAMS.model, cfg, MNIST)
     assert np.isclose(float(gan.d_optimizer.learning_rate), 4e-4)
     assert np.isclose(float(gan.g_optimizer.learning_rate), PARAMS.train.adam.learning_rate)
@@ -85,8 +85,8 @@ def test_same_seed_gives_identical_weights_and_another_seed_does_not():
 @pytest.mark.parametrize("arch", ARCHITECTURES)
 def test_the_same_train_step_trains_every_architecture_on_every_dataset(arch, dataset):
     shape = DATASETS[dataset].image_shape
-    train_cfg = PARAMS.train.model_copy(update={"batch_size": 8, "precision": "float32"})
-    configure_runtime(train_cfg)
+    train_cfg = PARAMS.train.model_copy(update={"batch_size": 8})
+    configure_runtime(FLOAT32)
     gan = build_gan(PARAMS.model.model_copy(update={"arch": arch}), train_cfg, shape)
     assert gan.generator.output_shape == (None, *shape)
     assert gan.discriminator.input_shape == (None, *shape)
@@ -102,19 +102,20 @@ def test_the_same_train_step_trains_every_architecture_on_every_dataset(arch, da
 
 def _params(iterations: int, ema: float):
     raw = shrink(real_params(), iterations=iterations, sample_interval=iterations)
-    raw["train"].update(ema=ema, precision="float32")
+    raw["train"]["ema"] = ema
+    raw["runtime"]["train"]["precision"] = "float32"
     return parse_params(raw)
 
 
 def _train(iterations: int, ema: float):
     params = _params(iterations, ema)
-    result = train(params.model, params.train, IMAGES)
+    result = train(params.model, params.train, params.runtime.train, IMAGES)
     return result.generator.get_weights(), result.discriminator.get_weights()
 
 
 def test_the_average_is_what_a_run_with_ema_hands_out_and_it_leaves_training_alone():
     start = _params(1, 0.0)
-    configure_runtime(start.train)
+    configure_runtime(start.runtime.train)
     initial = build_gan(start.model, start.train, (28, 28, 1)).generator.get_weights()
     trained, discriminator = _train(1, 0.0)
     averaged, same_discriminator = _train(1, 0.75)

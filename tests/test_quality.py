@@ -35,14 +35,15 @@ def test_quality_csv_round_trips_and_is_a_header_without_rows(tmp_path):
 
 def _run(params, data, probe=None):
     rows = []
-    result = train(params.model, params.train, data["x_train"],
+    result = train(params.model, params.train, params.runtime.train, data["x_train"],
                    make_probe=None if probe is None else lambda: probe, on_quality=rows.append)
     return result.generator.get_weights(), rows
 
 
 def test_measuring_leaves_the_training_unchanged_and_scores_every_interval():
     raw = shrink(real_params(), iterations=6, sample_interval=2)
-    raw["train"].update(eval_interval=3, eval_samples=20, precision="float32")
+    raw["train"].update(eval_interval=3, eval_samples=20)
+    raw["runtime"]["train"]["precision"] = "float32"
     params = parse_params(raw)
     data = prepare(synthetic_images(n_test=24), 64)
     probe = QualityProbe(build_classifier((28, 28, 1)), data["x_test"], 20,
@@ -63,8 +64,8 @@ def test_a_spent_budget_stops_the_run_measured_and_cut_short_not_changed():
     first), measures it although it is off the eval_interval, and holds the weights that
     a run of that many iterations holds."""
     raw = shrink(real_params(), iterations=6, sample_interval=2)
-    raw["train"].update(eval_interval=3, eval_samples=20, precision="float32",
-                        max_minutes=1e-6)
+    raw["train"].update(eval_interval=3, eval_samples=20, max_minutes=1e-6)
+    raw["runtime"]["train"]["precision"] = "float32"
     params = parse_params(raw)
     data = prepare(synthetic_images(n_test=24), 64)
     probe = QualityProbe(build_classifier((28, 28, 1)), data["x_test"], 20,
@@ -79,7 +80,7 @@ def test_a_spent_budget_stops_the_run_measured_and_cut_short_not_changed():
 
 def test_a_checkpoint_keeps_the_quality_rows_and_the_training_time(tmp_path):
     params = parse_params(shrink(real_params()))
-    configure_runtime(params.train)
+    configure_runtime(params.runtime.train)
     gan = build_gan(params.model, params.train, (28, 28, 1))
     progress = Progress([HistoryRow(2, 0.5, 0.75, 1.5)], [np.zeros((4, 28, 28, 1), np.float32)],
                         [StateDigest(2, "ab" * 32)], ROWS, 42.5)

@@ -31,7 +31,7 @@ TRAIN_OUTPUTS = train_outputs(10, 100)
 
 def _workdir(root: Path) -> Path:
     raw = shrink(real_params(), iterations=60, sample_interval=10, batch_size=8)
-    raw["train"]["checkpoint_interval"] = 10
+    raw["runtime"]["train"]["checkpoint_interval"] = 10
     return train_workdir(root, raw)
 
 
@@ -88,8 +88,9 @@ def test_a_checkpoint_of_other_params_is_refused_unless_starting_fresh(tmp_path)
     refused = _train(work)
     output = refused.communicate(timeout=600)[0]
     assert refused.returncode == 1
-    assert "made with other params or data" in output and "train.resume: false" in output
-    params["train"]["resume"] = False
+    assert "made with other params or data" in output and (
+        "runtime.train.resume: false" in output)
+    params["runtime"]["train"]["resume"] = False
     (work / "params.yaml").write_text(yaml.safe_dump(params))
     fresh = _train(work)
     output = fresh.communicate(timeout=600)[0]
@@ -100,11 +101,13 @@ def test_a_checkpoint_of_other_params_is_refused_unless_starting_fresh(tmp_path)
 def test_a_non_finite_loss_stops_training_at_once_naming_the_iteration(tmp_path):
     params = parse_params(shrink(real_params()))
     cfg = params.train.model_copy(update={
-        "iterations": 50, "sample_interval": 50, "checkpoint_interval": 1, "precision": "float32",
+        "iterations": 50, "sample_interval": 50,
         "adam": params.train.adam.model_copy(update={"learning_rate": 1e8})})
+    runtime = params.runtime.train.model_copy(update={"checkpoint_interval": 1,
+                                                      "precision": "float32"})
     images = prepare(synthetic_images(), 64)["x_train"]
     with pytest.raises(NonFiniteLossError, match=r"NaN or inf at iteration (\d+)") as err:
-        train(params.model, cfg, images, checkpoint_dir=tmp_path / "ckpt")
+        train(params.model, cfg, runtime, images, checkpoint_dir=tmp_path / "ckpt")
     failed_at = int(err.value.args[0].split("iteration ")[1].split(";")[0])
     # A learning rate of 1e8 diverges within a few iterations (at 3 here), after at least one
     # good one whose checkpoint is kept.
@@ -148,7 +151,7 @@ def test_after_sigkill_the_next_dvc_repro_resumes_to_the_uninterrupted_runs_byte
     repo = tmp_path / "repo"
     shutil.copytree(built_repo[0], repo, symlinks=True)
     raw = shrink(real_params(), iterations=60, sample_interval=10, batch_size=8)
-    raw["train"]["checkpoint_interval"] = 10
+    raw["runtime"]["train"]["checkpoint_interval"] = 10
     (repo / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     git_commit_all(repo)
     proc = subprocess.Popen(["dvc", "repro", "train"], cwd=repo, text=True,

@@ -1,7 +1,8 @@
-"""What every stage script shares: argument parsing, quieter TensorFlow, clean error exits.
+"""What every stage script shares: argument parsing, quieter TensorFlow, NumPy's BLAS kernels
+chosen by instruction set (gan_pipeline.blas), clean error exits.
 
-Stage scripts import it first, so TensorFlow's start-up lines are filtered before any
-module imports TensorFlow.
+Stage scripts import it first, so that TensorFlow's start-up lines are filtered, and the
+BLAS kernels chosen, before any module imports TensorFlow or NumPy.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import signal
 import sys
 from collections.abc import Callable
 
-from gan_pipeline import native_logs
+from gan_pipeline import blas, native_logs
 from gan_pipeline.config.schema import Section, read_yaml, validate
 from gan_pipeline.errors import InputError
 
@@ -20,6 +21,7 @@ from gan_pipeline.errors import InputError
 # native_logs drops the lines it prints before that.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 native_logs.filter_stderr()
+blas.pin_openblas_kernels()  # before NumPy loads
 
 
 def parser(description: str, params: bool = True) -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""The comparison of ``compare/dvc.yaml``: every run of ``compare.runs`` trains for the same
+"""The comparison of ``compare/dvc.yaml``: every run of ``compare/params.yaml`` trains for the same
 wall-clock budget, measured while it trains, and is then evaluated; one table sums them up
 (reference 000's GAN against DCGAN against real images, plus the recipe)."""
 
@@ -21,7 +21,7 @@ def run_metrics(evaluation: dict, quality: Sequence[QualityRow]) -> dict:
 @dataclass(frozen=True)
 class RunResult:
     name: str
-    changes: Mapping[str, Any]  # its compare.runs entry: what it changes in params.yaml
+    changes: Mapping[str, Any]  # its entry in compare/params.yaml: what it changes in params.yaml
     metrics: dict  # run_metrics(...)
 
 
@@ -33,7 +33,7 @@ def table(runs: Sequence[RunResult], minutes: float, dataset: str) -> str:
     """``compare.md``: each run's quality after the same training wall time, then real
     images' (the floor of fid, the ceiling of classifier_score)."""
     first = runs[0].metrics
-    lines = [f"Each run trains for {minutes:g} minutes of wall time (compare.minutes; "
+    lines = [f"Each run trains for {minutes:g} minutes of wall time (compare/params.yaml; "
              f"measuring left out), then `evaluate` measures {first['samples']} samples "
              f"against the {dataset} test set.", "",
              "| run | changes | iterations | minutes | fid | classifier_score | coverage |",

@@ -1,4 +1,5 @@
-"""The whole of params.yaml: what the comparison, promote and the tests read."""
+"""The whole of params.yaml, and a comparison run's params: what the comparison, the
+benchmarks and the tests read."""
 
 from __future__ import annotations
 
@@ -15,27 +16,30 @@ from gan_pipeline.config.download import DownloadConfig
 from gan_pipeline.config.evaluate import EvaluateConfig
 from gan_pipeline.config.mlflow import MlflowConfig
 from gan_pipeline.config.model import ModelConfig, check_generator_start
-from gan_pipeline.config.promote import PromoteConfig
 from gan_pipeline.config.sample import SampleConfig
 from gan_pipeline.config.schema import ConfigError, Section, read_yaml, validate
-from gan_pipeline.config.train import TrainConfig
+from gan_pipeline.config.train import TrainConfig, TrainRuntimeConfig, check_runtime
+
+
+class RuntimeConfig(Section):
+    download: DownloadConfig
+    train: TrainRuntimeConfig
 
 
 class Params(Section):
     data: DataConfig
-    download: DownloadConfig
     prepare: PrepareConfig
     model: ModelConfig
     train: TrainConfig
     sample: SampleConfig
     classifier: ClassifierConfig
     evaluate: EvaluateConfig
-    compare: CompareConfig
-    promote: PromoteConfig
+    runtime: RuntimeConfig
     mlflow: MlflowConfig
 
     @model_validator(mode="after")
     def _fits_the_dataset(self) -> Params:
+        check_runtime(self.train, self.runtime.train)
         for section, key in (("prepare", "train_images"), ("classifier", "train_images"),
                              ("evaluate", "real_images")):
             check_image_count(self.data, section, key, getattr(getattr(self, section), key))
@@ -48,32 +52,28 @@ class Params(Section):
 
 
 def parse_params(raw: Any) -> Params:
-    """Validate an already-parsed params mapping, each comparison run's params included."""
-    params = validate(Params, raw)
-    for name in params.compare.runs:
-        run_params(params, name)
-    return params
+    """Validate an already-parsed params mapping."""
+    return validate(Params, raw)
 
 
-def run_params(params: Params, name: str) -> Params:
+def run_params(params: Params, compare: CompareConfig, name: str) -> Params:
     """``params`` as comparison run ``name`` trains: in one process, with the comparison's
     budget and measuring (``compare.minutes``, ``.eval_interval``), then its own changes."""
     raw = params.model_dump()
-    raw["compare"]["runs"] = {}  # a run's params hold no runs of their own
-    changes = {"train.max_minutes": params.compare.minutes,
-               "train.eval_interval": params.compare.eval_interval, **params.compare.runs[name]}
-    if params.train.strategy == "multi_worker":
-        changes = {"train.strategy": "default", **changes}
+    changes = {"train.max_minutes": compare.minutes,
+               "train.eval_interval": compare.eval_interval, **compare.runs[name]}
+    if params.runtime.train.strategy == "multi_worker":
+        changes = {"runtime.train.strategy": "default", **changes}
     for key, value in changes.items():
         *parents, leaf = key.split(".")
         section = raw
         for part in parents:
             section = section.get(part) if isinstance(section, dict) else None
         if not isinstance(section, dict) or isinstance(section.get(leaf, {}), dict):
-            raise ConfigError(f"compare.runs.{name}.{key}: not a key of params.yaml that holds "
-                              "a value")
+            raise ConfigError(f"runs.{name}.{key}: not a key of params.yaml that holds a "
+                              "value")
         section[leaf] = value
-    return validate(Params, raw, where=f"compare.runs.{name}: ")
+    return validate(Params, raw, where=f"runs.{name}: ")
 
 
 def load_params(path: str | Path) -> Params:

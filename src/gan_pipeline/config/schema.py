@@ -49,14 +49,31 @@ Fraction = Annotated[Number, Field(ge=0, lt=1)]  # [0, 1)
 Positive = Annotated[Number, Field(gt=0)]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
-# params.yaml's sections, one a stage (or a tool) that reads it.
-SECTIONS = ("data", "download", "prepare", "model", "train", "sample", "classifier",
-            "evaluate", "compare", "promote", "mlflow")
+# params.yaml's sections: the hyperparameters, a section per stage, then how the stages run
+# (``runtime``, a group per stage that needs one) and where the runs are recorded.
+SECTIONS = ("data", "prepare", "model", "train", "sample", "classifier", "evaluate", "runtime",
+            "mlflow")
+RUNTIME_GROUPS = ("download", "train")
 
 
 class GridConfig(Section):
     rows: Count
     cols: Count
+
+
+def _declared_only(cls: type[Section], raw: Any, keys: tuple[str, ...], what: str,
+                   holder: str) -> Any:
+    """``raw`` (``holder``'s mapping of ``what``s) cut to the fields of ``cls``, once it holds
+    every one of ``keys`` and no other."""
+    if not isinstance(raw, dict):
+        return raw
+    for key in raw:
+        if key not in keys:
+            raise KeyedError((key,), f"unknown {what} ({holder} has {', '.join(keys)})", key)
+    for key in keys:
+        if key not in raw:
+            raise KeyedError((key,), f"missing {what}", None)
+    return {key: value for key, value in raw.items() if key in cls.model_fields}
 
 
 class StageParams(Section):
@@ -67,16 +84,17 @@ class StageParams(Section):
     @model_validator(mode="before")
     @classmethod
     def _sections(cls, raw: Any) -> Any:
-        if not isinstance(raw, dict):
-            return raw
-        for key in raw:
-            if key not in SECTIONS:
-                raise KeyedError((key,), f"unknown section (params.yaml has "
-                                 f"{', '.join(SECTIONS)})", key)
-        for key in SECTIONS:
-            if key not in raw:
-                raise KeyedError((key,), "missing section", None)
-        return {key: value for key, value in raw.items() if key in cls.model_fields}
+        return _declared_only(cls, raw, SECTIONS, "section", "params.yaml")
+
+
+class RuntimeView(Section):
+    """A stage's view of the runtime section: its own group, validated, as StageParams does
+    with the sections."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _groups(cls, raw: Any) -> Any:
+        return _declared_only(cls, raw, RUNTIME_GROUPS, "group", "runtime")
 
 
 def _key(loc: tuple, hidden: frozenset[str]) -> str:

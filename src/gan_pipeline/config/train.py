@@ -1,4 +1,4 @@
-"""The train section, and what the train stage reads."""
+"""The train section and the runtime group of training, and what the train stage reads."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from gan_pipeline.config.datasets import (DataConfig, PrepareConfig, check_batch
                                               check_image_count)
 from gan_pipeline.config.model import ModelConfig, check_generator_start
 from gan_pipeline.config.schema import (Count, Fraction, GridConfig, KeyedError, Number,
-                                            Positive, Section, Seed, StageParams)
+                                            Positive, RuntimeView, Section, Seed, StageParams)
 
 
 class AdamConfig(Section):
@@ -28,10 +28,6 @@ class TrainConfig(Section):
     iterations: Count
     batch_size: Count
     sample_interval: Count
-    # A checkpoint every this many iterations (and on SIGINT/SIGTERM); resume: continue from
-    # the latest compatible checkpoint, or (false) delete checkpoints and start fresh.
-    checkpoint_interval: Count
-    resume: bool
     adam: AdamConfig
     progress_grid: GridConfig
     # > 0: the generator handed out is an exponential moving average of its weights, each
@@ -47,19 +43,8 @@ class TrainConfig(Section):
     # eval_samples images (reports/quality.csv). null: none, and training is unchanged.
     eval_interval: Count | None
     eval_samples: Annotated[int, Field(ge=2)]  # a covariance needs two
-    # Speed and reproducibility switches, each measured by benchmarks/train_throughput.py.
-    # A Keras mixed-precision policy, or auto: mixed_bfloat16 on a CPU-only machine whose CPU
-    # computes bf16 natively, else float32.
-    precision: Literal["auto", "float32", "mixed_bfloat16", "mixed_float16"]
-    fused_generator_pass: bool  # one generator forward per iteration (see gan_pipeline.training.gan)
-    jit_compile: bool  # XLA-compile the train step
-    deterministic: bool  # TensorFlow op determinism: same seed, same weights
-    intra_op_threads: Seed  # 0: TensorFlow's default (all cores)
-    inter_op_threads: Seed
-    # Scale-out through tf.distribute (multi_worker reads TF_CONFIG). batch_size is per
-    # replica; the global batch is batch_size × replicas.
-    strategy: Literal["default", "mirrored", "multi_worker"]
-    cpu_replicas: Count  # mirrored on a machine without GPUs: logical CPU devices to split into
+    # One generator forward per iteration (see gan_pipeline.training.gan).
+    fused_generator_pass: bool
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainConfig:
@@ -72,14 +57,47 @@ class TrainConfig(Section):
             raise KeyedError(("eval_interval",), f"must divide train.iterations "
                              f"({self.iterations}), so that the run ends measured",
                              self.eval_interval)
-        if self.max_minutes is not None and self.strategy == "multi_worker":
-            raise KeyedError(("max_minutes",), "needs one process: each worker's clock would "
-                             "stop it at another iteration (train.strategy multi_worker)",
-                             self.max_minutes)
-        if self.jit_compile and self.strategy != "default":
-            raise KeyedError(("jit_compile",), "is only supported with train.strategy default",
-                             self.jit_compile)
         return self
+
+
+class TrainRuntimeConfig(Section):
+    """runtime.train: how training runs. Each speed switch is measured by
+    benchmarks/train_throughput.py; precision and op determinism decide the bits."""
+
+    # A Keras mixed-precision policy, or auto: mixed_bfloat16 on a CPU-only machine whose CPU
+    # computes bf16 natively, else float32.
+    precision: Literal["auto", "float32", "mixed_bfloat16", "mixed_float16"]
+    deterministic: bool  # TensorFlow op determinism: same seed, same weights
+    jit_compile: bool  # XLA-compile the train step
+    intra_op_threads: Seed  # 0: TensorFlow's default (all cores)
+    inter_op_threads: Seed
+    # Scale-out through tf.distribute (multi_worker reads TF_CONFIG). train.batch_size is per
+    # replica; the global batch is batch_size × replicas.
+    strategy: Literal["default", "mirrored", "multi_worker"]
+    cpu_replicas: Count  # mirrored on a machine without GPUs: logical CPU devices to split into
+    # A checkpoint every this many iterations (and on SIGINT/SIGTERM); resume: continue from
+    # the latest compatible checkpoint, or (false) delete checkpoints and start fresh.
+    checkpoint_interval: Count
+    resume: bool
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainRuntimeConfig:
+        if self.jit_compile and self.strategy != "default":
+            raise KeyedError(("jit_compile",), "is only supported with runtime.train.strategy "
+                             "default", self.jit_compile)
+        return self
+
+
+class TrainRuntime(RuntimeView):
+    train: TrainRuntimeConfig
+
+
+def check_runtime(train: TrainConfig, runtime: TrainRuntimeConfig) -> None:
+    """The checks that span train and runtime.train."""
+    if train.max_minutes is not None and runtime.strategy == "multi_worker":
+        raise KeyedError(("train", "max_minutes"), "needs one process: each worker's clock "
+                         "would stop it at another iteration (runtime.train.strategy "
+                         "multi_worker)", train.max_minutes)
 
 
 class TrainParams(StageParams):
@@ -87,9 +105,11 @@ class TrainParams(StageParams):
     prepare: PrepareConfig  # how many images it trains on, for the batch size's bound
     model: ModelConfig
     train: TrainConfig
+    runtime: TrainRuntime
 
     @model_validator(mode="after")
     def _fits_the_dataset(self) -> TrainParams:
+        check_runtime(self.train, self.runtime.train)
         check_image_count(self.data, "prepare", "train_images", self.prepare.train_images)
         check_batch_size(self.data, "train", self.train.batch_size, "prepare",
                          self.prepare.train_images)

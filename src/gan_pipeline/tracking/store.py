@@ -162,7 +162,8 @@ def start_run(experiment_id: str, tags: Mapping[str, str | None]) -> mlflow.Acti
 
 
 def training_params(params: TrackParams) -> dict[str, Any]:
-    """The params a training run logs: the dataset and every model.* and train.* key."""
+    """The params a training run logs: the dataset and every model.*, train.* and
+    runtime.train.* key."""
     flat: dict[str, Any] = {"data.dataset": params.data.dataset}
 
     def walk(value: Any, key: str) -> None:
@@ -174,6 +175,7 @@ def training_params(params: TrackParams) -> dict[str, Any]:
 
     walk(params.model.model_dump(), "model")
     walk(params.train.model_dump(), "train")
+    walk(params.runtime.train.model_dump(), "runtime.train")
     return flat
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_pipeline.config.model import ModelConfig
-from gan_pipeline.config.train import TrainConfig
+from gan_pipeline.config.train import TrainConfig, TrainRuntimeConfig
 from gan_pipeline.errors import InputError
 from gan_pipeline.formats.digests import json_sha256
 from gan_pipeline.formats.history import HistoryRow
@@ -44,8 +44,11 @@ class CheckpointMismatchError(InputError):
     """The checkpoint folder holds a checkpoint of another configuration or data."""
 
 
-def fingerprint(model_cfg: ModelConfig, train_cfg: TrainConfig, images_digest: str) -> str:
-    train = train_cfg.model_dump(exclude=_TRAJECTORY_NEUTRAL)
+def fingerprint(model_cfg: ModelConfig, train_cfg: TrainConfig,
+                runtime_cfg: TrainRuntimeConfig, images_digest: str) -> str:
+    # One mapping of both, as when they were one section: earlier checkpoints still match.
+    train = {**train_cfg.model_dump(), **runtime_cfg.model_dump()}
+    train = {key: value for key, value in train.items() if key not in _TRAJECTORY_NEUTRAL}
     return json_sha256({"model": model_cfg.model_dump(), "train": train, "data": images_digest,
                         "format": CHECKPOINT_FORMAT})
 
@@ -119,7 +122,7 @@ class Checkpoints:
             raise CheckpointMismatchError(
                 f"{self.directory}: the checkpoint there was made with other params or data "
                 f"(fingerprint {stored[:12]}…, now {self.fingerprint[:12]}…); it is not "
-                f"loaded. Set train.resume: false to start fresh.")
+                f"loaded. Set runtime.train.resume: false to start fresh.")
         self._checkpoint.restore(path).assert_existing_objects_matched()
         return Restored(int(self._iteration.numpy()), _unpack(self._history.numpy()))
 
@@ -129,14 +132,7 @@ class Checkpoints:
         self._manager.save(checkpoint_number=iteration)
 
 
-
 def clear(directory: str | Path) -> None:
     """Remove every checkpoint in ``directory`` (after a finished run, or to start fresh)."""
     shutil.rmtree(directory, ignore_errors=True)
     Path(directory).mkdir(parents=True, exist_ok=True)
-
-
-def resumable(directory: str | Path | None, cfg: TrainConfig) -> bool:
-    """Whether a run with ``cfg`` would start from a checkpoint in ``directory``."""
-    return (directory is not None and cfg.resume
-            and tf.train.latest_checkpoint(str(directory)) is not None)

@@ -1,5 +1,5 @@
-"""``train(model_cfg, train_cfg, images, ...)``: the book's training loop, free of file I/O and
-tracking.
+"""``train(model_cfg, train_cfg, runtime_cfg, images, ...)``: the book's training loop, free
+of file I/O and tracking.
 
 What happens at each sample interval (history rows, progress grids, MLflow metrics) and at
 each evaluation interval (quality rows) is the caller's business, through the ``on_sample``
@@ -23,7 +23,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from gan_pipeline.config.model import ModelConfig
-from gan_pipeline.config.train import TrainConfig
+from gan_pipeline.config.train import TrainConfig, TrainRuntimeConfig
 from gan_pipeline.errors import InputError
 from gan_pipeline.formats.digests import array_sha256
 from gan_pipeline.formats.history import HistoryRow
@@ -107,8 +107,9 @@ def build_gan(model_cfg: ModelConfig, train_cfg: TrainConfig, image_shape: Image
                fused_generator_pass=train_cfg.fused_generator_pass)
 
 
-def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
-          on_sample: OnSample | None = None, checkpoint_dir: str | Path | None = None,
+def train(model_cfg: ModelConfig, train_cfg: TrainConfig, runtime_cfg: TrainRuntimeConfig,
+          images: np.ndarray, on_sample: OnSample | None = None,
+          checkpoint_dir: str | Path | None = None,
           images_digest: str | None = None, make_probe: MakeProbe | None = None,
           on_quality: OnQuality | None = None) -> TrainResult:
     """Train for ``train_cfg.iterations`` iterations on ``images`` (N×H×W×C in [-1, 1]), or
@@ -118,7 +119,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
     ``on_sample(point, grid_images, digest)`` with the generator's output for a fixed noise
     batch and the digest of the whole training state (``state_digests``).
 
-    With a ``checkpoint_dir``, the state is saved there every ``checkpoint_interval``
+    With a ``checkpoint_dir``, the state is saved there every ``runtime_cfg.checkpoint_interval``
     iterations and when SIGINT/SIGTERM arrives (then :class:`TrainingInterrupted` is
     raised), and a run resumes from the latest checkpoint, replaying ``on_sample`` for the
     points before it (``images_digest``, the images' :func:`array_sha256`, is computed when
@@ -129,20 +130,20 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
     probe only reads the generator, so the weights are the same with or without it. A run
     whose last iteration is off the interval (a spent budget) is measured there too.
     """
-    strategy = configure_runtime(train_cfg)
+    strategy = configure_runtime(runtime_cfg)
     global_batch = train_cfg.batch_size * strategy.num_replicas_in_sync
     if len(images) < global_batch:
         raise InputError(f"the global batch ({train_cfg.batch_size} per replica × "
                          f"{strategy.num_replicas_in_sync} replicas) is larger than the "
                          f"{len(images)} training images")
-    chief = is_chief(train_cfg)
+    chief = is_chief(runtime_cfg)
     policy = keras.mixed_precision.global_policy().name
     print(f"train: {type(strategy).__name__}, {strategy.num_replicas_in_sync} replica(s), "
           f"global batch {global_batch}, precision {policy}, "
           f"{'chief' if chief else 'worker (no outputs)'}", flush=True)
     with strategy.scope():
         gan = build_gan(model_cfg, train_cfg, images.shape[1:])
-    step = gan.compiled_iteration(train_cfg.batch_size, train_cfg.jit_compile)
+    step = gan.compiled_iteration(train_cfg.batch_size, runtime_cfg.jit_compile)
     # A call of its own: it runs after the whole iteration, so it averages updated weights.
     average = tf.function(gan.update_average) if gan.averaged_generator else None
     grid = train_cfg.progress_grid
@@ -152,10 +153,11 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
     start = 0
     checkpoints = None
     if checkpoint_dir is not None:
-        if not train_cfg.resume:
+        if not runtime_cfg.resume:
             clear(checkpoint_dir)
         digest = images_digest or array_sha256(images)
-        checkpoints = Checkpoints(checkpoint_dir, gan, fingerprint(model_cfg, train_cfg, digest))
+        checkpoints = Checkpoints(checkpoint_dir, gan,
+                                  fingerprint(model_cfg, train_cfg, runtime_cfg, digest))
         restored = checkpoints.restore()
         if restored is not None:
             start, progress = restored.iteration, restored.progress
@@ -223,7 +225,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, images: np.ndarray,
                 seconds, since = measure(iteration, seconds, since)
             spent = budget is not None and seconds + time.perf_counter() - since >= budget
             if checkpoints is not None and (
-                    iteration % train_cfg.checkpoint_interval == 0 or signals):
+                    iteration % runtime_cfg.checkpoint_interval == 0 or signals):
                 checkpoints.save(iteration, Progress(history, grids, digests, quality,
                                                      seconds + time.perf_counter() - since))
                 last_saved = iteration

@@ -10,7 +10,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from gan_pipeline.config.train import TrainConfig
+from gan_pipeline.config.train import TrainRuntimeConfig
 from gan_pipeline.errors import InputError
 
 
@@ -25,7 +25,8 @@ def cpu_has_native_bf16() -> bool:
 
 
 def resolve_precision(precision: str) -> str:
-    """``auto`` -> the policy measured fastest for this machine (docs/performance.md: Speed options)."""
+    """``auto`` -> the policy measured fastest for this machine (docs/performance.md: Speed
+    options)."""
     if precision != "auto":
         return precision
     if not tf.config.list_physical_devices("GPU") and cpu_has_native_bf16():
@@ -33,7 +34,7 @@ def resolve_precision(precision: str) -> str:
     return "float32"
 
 
-def configure_runtime(cfg: TrainConfig) -> tf.distribute.Strategy:
+def configure_runtime(cfg: TrainRuntimeConfig) -> tf.distribute.Strategy:
     """Threads, precision, determinism and the distribution strategy.
 
     Thread counts and logical devices can only be set before TensorFlow initialises its
@@ -55,13 +56,13 @@ def configure_runtime(cfg: TrainConfig) -> tf.distribute.Strategy:
         return tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(cfg.cpu_replicas)])
     if cfg.strategy == "multi_worker":
         if "TF_CONFIG" not in os.environ:
-            raise InputError("train.strategy is multi_worker but TF_CONFIG is not set "
+            raise InputError("runtime.train.strategy is multi_worker but TF_CONFIG is not set "
                              "(docs/training.md: Scale out with tf.distribute)")
         return tf.distribute.MultiWorkerMirroredStrategy()
     return tf.distribute.get_strategy()
 
 
-def is_chief(cfg: TrainConfig) -> bool:
+def is_chief(cfg: TrainRuntimeConfig) -> bool:
     """Whether this process writes outputs: always, except on the non-chief workers of a
     multi-worker run (the chief is task "chief", or worker 0 of a cluster without one)."""
     if cfg.strategy != "multi_worker" or "TF_CONFIG" not in os.environ:

@@ -30,7 +30,10 @@ class ReferenceError(InputError):
 
 def prefix_params_sha256(raw_params: dict[str, Any]) -> str:
     """Of the params that decide the cheap stages' outputs and the replayed prefix."""
-    train = {k: v for k, v in raw_params["train"].items() if k not in _PREFIX_NEUTRAL}
+    # train and runtime.train as one mapping, as when they were one section: a reference
+    # holds for the same values, wherever params.yaml keeps them.
+    train = {**raw_params["train"], **raw_params["runtime"]["train"]}
+    train = {k: v for k, v in train.items() if k not in _PREFIX_NEUTRAL}
     return json_sha256({"data": raw_params["data"], "prepare": raw_params["prepare"],
                         "model": raw_params["model"], "classifier": raw_params["classifier"],
                         "train": train})

@@ -42,9 +42,11 @@ class Prefix:
 def prefix_params(raw_params: dict[str, Any], iterations: int,
                   checkpoint_interval: int | None = None) -> dict[str, Any]:
     """The committed params, cut to ``iterations``, resuming from nothing stale."""
-    train = {**raw_params["train"], "iterations": iterations, "resume": True,
-             "checkpoint_interval": checkpoint_interval or iterations}
-    return {**raw_params, "train": train}
+    runtime = {**raw_params["runtime"],
+               "train": {**raw_params["runtime"]["train"], "resume": True,
+                         "checkpoint_interval": checkpoint_interval or iterations}}
+    return {**raw_params, "train": {**raw_params["train"], "iterations": iterations},
+            "runtime": runtime}
 
 
 def _start(repo: Path, workdir: Path, log) -> subprocess.Popen:
