@@ -3,7 +3,8 @@
 #   make test       - set up, then run the test suite
 #   make verify     - what CI runs after the tests: the lock is current, the cheap stages
 #                     rebuild to its hashes, the first VERIFY_ITERATIONS of training replay
-#                     bit for bit (RECORD=1 records this platform class's reference)
+#                     bit for bit (RECORD=1 records this platform class's reference;
+#                     RECORD_MISSING=1, CI's, records it only for a class that has none)
 #   make reproduce  - the full reproduction, in a temporary clone (an hour or more)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -40,6 +41,7 @@ VERIFY_ITERATIONS ?= 1000
 verify: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" python -m gan_pipeline.verification.verify \
 		--iterations $(VERIFY_ITERATIONS) $(if $(filter 1,$(RECORD)),--record) \
+		$(if $(filter 1,$(RECORD_MISSING)),--record-missing) \
 		$(if $(filter 1,$(STALE_OK)),--stale-ok)
 
 reproduce: $(STAMP)
