@@ -7,7 +7,7 @@ import json
 
 from helpers import REPO
 from gan_pipeline.verification.report import first_difference
-from gan_pipeline.verification.reproduce import TOLERANCES, compare
+from gan_pipeline.verification.reproduce import KEPT, TOLERANCES, _keep_differing, compare
 
 
 def _lock(platform: str, generator: str) -> dict:
@@ -40,3 +40,16 @@ def test_first_difference_names_where_two_runs_part():
     assert first_difference([1, 2, 3], [1, 2, 3], str) == (None, "3")
     assert first_difference([1, 2, 4], [1, 2, 3], str) == (2, "2")
     assert first_difference([1, 2], [1, 2, 3], str) == (2, "2")  # one run is shorter
+
+
+def test_a_differing_output_is_kept_for_a_closer_look(tmp_path):
+    clone, repo = tmp_path / "clone", tmp_path / "repo"
+    (clone / "models").mkdir(parents=True)
+    (clone / "models/generator.keras").write_bytes(b"reproduced")
+    (repo / KEPT).mkdir(parents=True)
+    (repo / KEPT / "stale.json").write_text("from an earlier reproduction")
+    lines = _keep_differing(clone, repo, _lock("a", "g"), _lock("a", "h"))
+    assert (repo / KEPT / "models/generator.keras").read_bytes() == b"reproduced"
+    assert not (repo / KEPT / "stale.json").exists()
+    assert "reports/reproduction/models/generator.keras" in lines[-1]
+    assert _keep_differing(clone, repo, _lock("a", "g"), _lock("a", "g")) == []

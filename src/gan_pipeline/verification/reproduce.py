@@ -5,7 +5,8 @@ In a temporary clone of HEAD it runs `dvc repro --force` on the default pipeline
 nothing. On the committed run's platform class every output hash must equal dvc.lock's; on
 another class, bits differ, and the headline metrics must lie within the tolerances of
 ``verification/tolerances.json`` (measured seed spread) of the committed ones. Writes
-``reports/reproduction.md`` (also printed).
+``reports/reproduction.md`` (also printed), and keeps each reproduced output file that
+differs from the lock's, up to 1 MB, in ``reports/reproduction/`` for a closer look.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from gan_pipeline.formats.files import write_text
 from gan_pipeline.verification.verify import lock_outs, venv_env
 
 TOLERANCES = Path("verification/tolerances.json")
+KEPT = Path("reports/reproduction")
+KEEP_BYTES = 1 << 20
 
 
 def _flat(metrics: dict, prefix: str = "") -> dict[str, float]:
@@ -67,6 +70,23 @@ def compare(committed_lock: dict, new_lock: dict, committed_metrics: dict,
     return passed, lines
 
 
+def _keep_differing(clone: Path, repo: Path, committed_lock: dict, new_lock: dict
+                    ) -> list[str]:
+    """Copy the reproduced output files whose hashes differ from the lock's (the small ones)
+    out of the clone, before it goes; the report's lines that say where."""
+    ours = lock_outs(new_lock, new_lock["stages"])
+    theirs = lock_outs(committed_lock, committed_lock["stages"])
+    shutil.rmtree(repo / KEPT, ignore_errors=True)
+    kept = []
+    for path in sorted(p for p in theirs if ours.get(p) != theirs[p]):
+        source = clone / path
+        if source.is_file() and source.stat().st_size <= KEEP_BYTES:
+            (repo / KEPT / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, repo / KEPT / path)
+            kept.append(f"`{KEPT / path}`")
+    return ["", f"- Kept for a closer look: {', '.join(kept)}."] if kept else []
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--report", default="reports/reproduction.md")
@@ -96,6 +116,8 @@ def main() -> None:
             json.loads((repo / "reports/metrics.json").read_text()),
             json.loads((clone / "reports/metrics.json").read_text()), tolerances)
         platform = json.loads((clone / "reports/platform.json").read_text())
+        lines += _keep_differing(clone, repo, yaml.safe_load((repo / "dvc.lock").read_text()),
+                                 yaml.safe_load((clone / "dvc.lock").read_text()))
         if passed and args.push:
             subprocess.run(["dvc", "push", "--run-cache"], cwd=clone, check=True, env=env)
     minutes = (time.monotonic() - start) / 60
