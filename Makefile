@@ -31,10 +31,10 @@ pipeline: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" dvc push --run-cache
 
 # Two pytest-xdist workers: most of the suite is single-threaded (process starts, imports,
-# DVC, MLflow), so the second core halves it. tests/conftest.py decides what runs together.
+# DVC, MLflow), so a second worker nearly halves it. tests/conftest.py orders the modules.
 TEST_WORKERS ?= 2
 test: $(STAMP) postgresql chromium
-	PATH="$(CURDIR)/$(BIN):$$PATH" python -m pytest -n $(TEST_WORKERS) --dist loadgroup \
+	PATH="$(CURDIR)/$(BIN):$$PATH" python -m pytest -n $(TEST_WORKERS) --dist loadfile \
 		--no-loadscope-reorder $(PYTEST_ARGS)
 
 VERIFY_ITERATIONS ?= 1000

@@ -8,7 +8,8 @@ Each seed trains params.yaml's run (train.seed changed, train.iterations cut to
 ``--iterations``) through the train stage's own code, then evaluate's code measures it
 with models/classifier.keras. Prints each seed's fid, classifier_score and coverage, their
 spread, and the tolerances it derives (``--factor`` × the largest difference from the
-seeds' mean), and writes them with ``--out`` (verification/tolerances.json).
+seeds' mean, as a fraction of that mean), and writes them with ``--out``
+(verification/tolerances.json).
 Needs data/prepared/dataset.npz and models/classifier.keras (dvc pull, or dvc repro
 train_classifier prepare).
 """
@@ -40,7 +41,8 @@ def main() -> None:
     p.add_argument("--iterations", type=int, default=2000)
     p.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
     p.add_argument("--factor", type=float, default=2.0,
-                   help="tolerance = factor × the largest distance from the seeds' mean")
+                   help="tolerance = factor × the largest distance from the seeds' mean, "
+                        "relative to the mean")
     p.add_argument("--out", help="where to write the tolerances (JSON)")
     args = p.parse_args()
     params = load_params("params.yaml")
@@ -63,7 +65,11 @@ def main() -> None:
     for key in METRICS:
         values = [r[key] for r in results.values()]
         mean = statistics.fmean(values)
-        tolerances[f"quality.{key}"] = round(args.factor * max(abs(v - mean) for v in values), 4)
+        # Relative: the spread shrinks with the metric as training goes on (fid: 12 % of
+        # the mean at 2,000 iterations, 10 % at the recipe's 10 minutes), so a short budget
+        # measures the full run's relative spread.
+        tolerances[f"quality.{key}"] = round(
+            args.factor * max(abs(v - mean) for v in values) / abs(mean), 4)
         print(f"{key}: mean {mean:.3f}, stdev {statistics.stdev(values):.3f}, "
               f"range {min(values):.3f}..{max(values):.3f}")
     runtime = params.runtime.train

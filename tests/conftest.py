@@ -20,25 +20,17 @@ from gan_pipeline.formats.files import save_npz
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-# `make test` runs two pytest-xdist workers (`--dist loadgroup`). Each module is one unit of
-# work, so that its module fixtures are built once; modules that share a costly session
-# fixture are one unit, so that it is built once. The longest units go out first (the
+# `make test` runs two pytest-xdist workers (`--dist loadfile`): each module is one unit of
+# work, so that its module fixtures are built once. The longest modules go out first (the
 # per-module times this file prints at the end of a run), the rest in file order.
-SHARED_UNITS = {"test_determinism.py": "real-size training", "test_resume.py": "real-size training"}
-LONGEST_FIRST = ["test_pipeline.py", "test_verification.py", "real-size training",
-                 "test_mlflow_ui.py", "test_remotes.py", "test_mlflow_server.py"]
-
-
-def _unit(item: pytest.Item) -> str:
-    module = item.path.name
-    return SHARED_UNITS.get(module, module)
+LONGEST_FIRST = ["test_pipeline.py", "test_mlflow_ui.py", "test_mlflow_server.py",
+                 "test_remotes.py", "test_verification.py", "test_resume.py",
+                 "test_determinism.py"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_unit(item)))
-    rank = {unit: i for i, unit in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(_unit(item), len(rank)))  # stable: file order kept
+    rank = {module: i for i, module in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order kept
 
 
 _module_seconds: dict[str, float] = {}

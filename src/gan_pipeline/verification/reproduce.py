@@ -4,7 +4,8 @@ job (an hour or more on a CPU).
 In a temporary clone of HEAD it runs `dvc repro --force` on the default pipeline, pulling
 nothing. On the committed run's platform class every output hash must equal dvc.lock's; on
 another class, bits differ, and the headline metrics must lie within the tolerances of
-``verification/tolerances.json`` (measured seed spread) of the committed ones. Writes
+``verification/tolerances.json`` (a measured seed spread, relative to each metric) of the
+committed ones. Writes
 ``reports/reproduction.md`` (also printed), and keeps each reproduced output file that
 differs from the lock's, up to 1 MB, in ``reports/reproduction/`` for a closer look.
 """
@@ -62,10 +63,11 @@ def compare(committed_lock: dict, new_lock: dict, committed_metrics: dict,
               "| --- | ---: | ---: | ---: | --- |"]
     passed = True
     new, old = _flat(new_metrics), _flat(committed_metrics)
-    for key, tolerance in tolerances.items():
+    for key, fraction in tolerances.items():
+        tolerance = fraction * abs(old[key])  # the seeds' spread scales with the metric
         ok = abs(new[key] - old[key]) <= tolerance
         passed &= ok
-        lines.append(f"| {key} | {old[key]:.3f} | {new[key]:.3f} | ± {tolerance:g} | "
+        lines.append(f"| {key} | {old[key]:.3f} | {new[key]:.3f} | ± {tolerance:.3g} | "
                      f"{'within' if ok else '**OUTSIDE**'} |")
     return passed, lines
 
