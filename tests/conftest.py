@@ -23,9 +23,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # `make test` runs two pytest-xdist workers (`--dist loadfile`): each module is one unit of
 # work, so that its module fixtures are built once. The longest modules go out first (the
 # per-module times this file prints at the end of a run), the rest in file order.
-LONGEST_FIRST = ["test_pipeline.py", "test_mlflow_ui.py", "test_mlflow_server.py",
-                 "test_remotes.py", "test_verification.py", "test_resume.py",
-                 "test_determinism.py"]
+LONGEST_FIRST = ["test_pipeline.py", "test_remotes.py", "test_mlflow_ui.py", "test_resume.py",
+                 "test_verification.py", "test_mlflow_server.py", "test_determinism.py"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
