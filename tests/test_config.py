@@ -239,26 +239,20 @@ def test_each_stage_validates_the_sections_it_reads_and_only_those():
         validate(TrainParams, _with("prepare.train_images", 64))
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda raw: raw.update(trian={}), r"^trian: unknown section \(params.yaml has data, "),
-    (lambda raw: raw.pop("sample"), r"^sample: missing section"),
-])
-def test_every_stage_still_checks_the_files_sections(change, message):
-    raw = copy.deepcopy(real_params())
-    change(raw)
-    for model in (TrainParams, SampleParams):
-        with pytest.raises(ConfigError, match=message):
-            validate(model, raw)
-
-
-@pytest.mark.parametrize("change, message", [
+@pytest.mark.parametrize("change, message, models", [
+    (lambda raw: raw.update(trian={}), r"^trian: unknown section \(params.yaml has data, ",
+     (TrainParams, SampleParams)),
+    (lambda raw: raw.pop("sample"), r"^sample: missing section", (TrainParams, SampleParams)),
+    # The runtime section's groups, by every stage that has one.
     (lambda raw: raw["runtime"].update(trian={}),
-     r"^runtime\.trian: unknown group \(runtime has download, train\)"),
-    (lambda raw: raw["runtime"].pop("download"), r"^runtime\.download: missing group"),
+     r"^runtime\.trian: unknown group \(runtime has download, train\)",
+     (TrainParams, DownloadParams)),
+    (lambda raw: raw["runtime"].pop("download"), r"^runtime\.download: missing group",
+     (TrainParams, DownloadParams)),
 ])
-def test_every_stage_with_a_runtime_group_checks_the_runtime_sections_groups(change, message):
+def test_every_stage_still_checks_the_files_sections(change, message, models):
     raw = copy.deepcopy(real_params())
     change(raw)
-    for model in (TrainParams, DownloadParams):
+    for model in models:
         with pytest.raises(ConfigError, match=message):
             validate(model, raw)

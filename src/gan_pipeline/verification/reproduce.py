@@ -112,14 +112,14 @@ def main() -> None:
               flush=True)
         subprocess.run(["dvc", "repro", "--force", "dvc.yaml"], cwd=clone, check=True,
                        env=env)
+        committed_lock = yaml.safe_load((repo / "dvc.lock").read_text())
+        new_lock = yaml.safe_load((clone / "dvc.lock").read_text())
         passed, lines = compare(
-            yaml.safe_load((repo / "dvc.lock").read_text()),
-            yaml.safe_load((clone / "dvc.lock").read_text()),
+            committed_lock, new_lock,
             json.loads((repo / "reports/metrics.json").read_text()),
             json.loads((clone / "reports/metrics.json").read_text()), tolerances)
         platform = json.loads((clone / "reports/platform.json").read_text())
-        lines += _keep_differing(clone, repo, yaml.safe_load((repo / "dvc.lock").read_text()),
-                                 yaml.safe_load((clone / "dvc.lock").read_text()))
+        lines += _keep_differing(clone, repo, committed_lock, new_lock)
         if passed and args.push:
             subprocess.run(["dvc", "push", "--run-cache"], cwd=clone, check=True, env=env)
     minutes = (time.monotonic() - start) / 60
