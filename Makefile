@@ -1,5 +1,6 @@
 # The two commands of the README, and what they need. Each one installs what it needs first.
 #   make pipeline   - set up, then run the whole DVC pipeline (dvc repro)
+#   make pull       - dvc pull, once the cache files the locks name are checked
 #   make test       - set up, then run the test suite
 #   make verify     - what CI runs after the tests: the lock is current, the cheap stages
 #                     rebuild to its hashes, the first VERIFY_ITERATIONS of training replay
@@ -11,8 +12,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup pipeline test verify reproduce commit-unchanged bench postgresql chromium \
-	team-stack
+.PHONY: setup pipeline pull test verify reproduce commit-unchanged bench postgresql chromium \
+	team-stack team-member nginx
 
 setup: $(STAMP)
 
@@ -26,14 +27,21 @@ $(STAMP): requirements.lock pyproject.toml
 
 # What the default remote (or the team's) already holds is pulled, not trained again; what
 # this run made is pushed, with its run cache, for the next clone.
+# Both re-hash the cache files the locks name first: DVC trusts its read-only cache files
+# (gan_pipeline/verification/cache_check.py).
 pipeline: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" python -m gan_pipeline.verification.cache_check
 	PATH="$(CURDIR)/$(BIN):$$PATH" dvc repro --pull
 	PATH="$(CURDIR)/$(BIN):$$PATH" dvc push --run-cache
+
+pull: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" python -m gan_pipeline.verification.cache_check
+	PATH="$(CURDIR)/$(BIN):$$PATH" dvc pull $(TARGETS)
 
 # Two pytest-xdist workers: most of the suite is single-threaded (process starts, imports,
 # DVC, MLflow), so a second worker nearly halves it. tests/conftest.py orders the modules.
 TEST_WORKERS ?= 2
-test: $(STAMP) postgresql chromium
+test: $(STAMP) postgresql chromium nginx
 	PATH="$(CURDIR)/$(BIN):$$PATH" python -m pytest -n $(TEST_WORKERS) --dist loadfile \
 		--no-loadscope-reorder $(PYTEST_ARGS)
 
@@ -63,9 +71,22 @@ postgresql:
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(APT_INSTALL) --no-install-recommends chromium >/dev/null; }
 
-# PostgreSQL, SeaweedFS (S3) and an MLflow server on 127.0.0.1, for trying the team set-up.
-team-stack: $(STAMP) postgresql
-	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/team_stack.sh
+# PostgreSQL, SeaweedFS (S3) and an MLflow server, each behind a password (docs/mlflow.md:
+# A team's stack); team-member adds a user to the running stack: NAME=alice [PROMOTER=1].
+STACK_DIR ?= .team-stack
+MLFLOW_PORT ?= 5000
+team-stack: $(STAMP) postgresql $(if $(TEAM_STACK_HOST),nginx)
+	PATH="$(CURDIR)/$(BIN):$$PATH" STACK_DIR=$(STACK_DIR) MLFLOW_PORT=$(MLFLOW_PORT) \
+		scripts/team_stack.sh
+
+# In front of the S3 gateway when the stack listens beyond 127.0.0.1.
+nginx:
+	@command -v nginx >/dev/null 2>&1 || { $(APT_INSTALL) nginx-light >/dev/null; }
+
+team-member: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" python -m gan_pipeline.team.access add-member $(NAME) \
+		$(if $(filter 1,$(PROMOTER)),--promoter) --stack-dir $(STACK_DIR) \
+		--uri http://$(or $(TEAM_STACK_HOST),127.0.0.1):$(MLFLOW_PORT)
 
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" python benchmarks/train_throughput.py

@@ -53,11 +53,12 @@ def main(args, params):
                              params.data.spec.image_shape,
                              params.mlflow.model_name(params.data.dataset))
 
-    run_id, action = record_pipeline_run(
-        params.mlflow.experiment, args.generator, results, data_summary,
-        {"plots": args.plots, "pictures": args.pictures}, log_training)
-    print(f"track: {action}: MLflow run {run_id} in {store.tracking_uri()}")
-    experiment_id = mlflow.get_run(run_id).info.experiment_id
+    with store.refusals_reported():  # a team server's 401 or 403, in one line
+        run_id, action = record_pipeline_run(
+            params.mlflow.experiment, args.generator, results, data_summary,
+            {"plots": args.plots, "pictures": args.pictures}, log_training)
+        print(f"track: {action}: MLflow run {run_id} in {store.tracking_uri()}")
+        experiment_id = mlflow.get_run(run_id).info.experiment_id
     print(f"track: compare the runs (`mlflow ui` for the embedded store): "
           f"{store.experiment_page(experiment_id)}")
 

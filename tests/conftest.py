@@ -15,6 +15,7 @@ import pytest
 from helpers import (REPO, FileServer, free_ports, real_size_workdir, real_sources,
                      start_train_stage, synthetic_images, write_sources)
 from repo_helpers import build_served_repo
+from team_stack import Stack, member_pushed, running_stack
 from gan_pipeline.data.prepare import prepare
 from gan_pipeline.formats.files import save_npz
 
@@ -24,7 +25,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # work, so that its module fixtures are built once. The longest modules go out first (the
 # per-module times this file prints at the end of a run), the rest in file order.
 LONGEST_FIRST = ["test_pipeline.py", "test_remotes.py", "test_mlflow_ui.py", "test_resume.py",
-                 "test_verification.py", "test_mlflow_server.py", "test_determinism.py"]
+                 "test_team_access.py", "test_verification.py", "test_mlflow_server.py",
+                 "test_determinism.py"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -81,6 +83,19 @@ def built_repo(tmp_path_factory) -> Iterator[tuple[Path, str]]:
     finally:
         server.httpd.shutdown()
         server.httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def team_stack() -> Iterator[Stack]:
+    """The team stack (scripts/team_stack.sh) on 127.0.0.1, for the session."""
+    with running_stack() as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def pushed(team_stack, built_repo, tmp_path_factory) -> Path:
+    """The built repo, recorded in the team stack and pushed to it by member alice."""
+    return member_pushed(team_stack, built_repo, tmp_path_factory.mktemp("clone-a") / "repo")
 
 
 @pytest.fixture

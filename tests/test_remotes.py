@@ -5,56 +5,18 @@ without training; bad remotes fail with DVC's message naming them."""
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
-import signal
-import subprocess
-import tempfile
 from pathlib import Path
 
 import boto3
 import pytest
 import yaml
 
-from helpers import REPO, free_ports
-from repo_helpers import git_commit_all, ran_stages, run
+from helpers import free_ports
+from repo_helpers import ran_stages, run
+from team_stack import BUCKET, use_s3_remote
 from gan_pipeline.verification.lock import PIPELINES
 
 pytestmark = pytest.mark.slow
-BUCKET = "dcgan"
-KEYS = {"AWS_ACCESS_KEY_ID": "team", "AWS_SECRET_ACCESS_KEY": "team"}
-
-
-@pytest.fixture(scope="module")
-def stack():
-    """The README's team stack, started by the same script as `make team-stack`."""
-    # Not under pytest's tmp_path (mode 700): as root, PostgreSQL runs as its own user.
-    root = Path(tempfile.mkdtemp(prefix="team-stack-"))
-    root.chmod(0o755)
-    pg, s3, server = free_ports(3)
-    env = {**os.environ, "STACK_DIR": str(root / "stack"), "PG_PORT": str(pg),
-           "S3_PORT": str(s3), "MLFLOW_PORT": str(server), **KEYS}
-    proc = subprocess.Popen(["bash", str(REPO / "scripts/team_stack.sh")], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        if line.startswith("team-stack: up"):
-            break
-    assert proc.poll() is None, "".join(lines) + proc.stdout.read()
-    yield {"s3": f"http://127.0.0.1:{s3}", "mlflow": f"http://127.0.0.1:{server}"}
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=60)
-
-
-def use_s3_remote(repo: Path, endpoint: str, name: str = "team", prefix: str = "dvc") -> None:
-    """What the stack prints for each team member, with --local config (not committed)."""
-    run(["dvc", "remote", "add", "--local", *(["-d"] if name == "team" else []), name,
-         f"s3://{BUCKET}/{prefix}"], repo)
-    for key, value in [("endpointurl", endpoint), ("access_key_id", KEYS["AWS_ACCESS_KEY_ID"]),
-                       ("secret_access_key", KEYS["AWS_SECRET_ACCESS_KEY"])]:
-        run(["dvc", "remote", "modify", "--local", name, key, value], repo)
 
 
 def output_digests(repo: Path) -> dict[str, str]:
@@ -70,34 +32,22 @@ def output_digests(repo: Path) -> dict[str, str]:
             for f in files if f.is_file()}
 
 
-@pytest.fixture(scope="module")
-def pushed(stack, built_repo, tmp_path_factory):
-    """Clone A: the session's built repo, its comparison run too (both locked, as in this
-    repo), its MLflow run on the stack's server, pushed to S3."""
-    repo = tmp_path_factory.mktemp("clone-a") / "repo"
-    shutil.copytree(built_repo[0], repo, symlinks=True)
-    use_s3_remote(repo, stack["s3"])
-    run(["dvc", "repro", "--all-pipelines"], repo, env={"MLFLOW_TRACKING_URI": stack["mlflow"]})
-    run(["dvc", "push", "--run-cache"], repo)
-    git_commit_all(repo)  # the locks
-    return repo
-
-
-def clone(source: Path, dest: Path, endpoint: str) -> Path:
+def clone(source: Path, dest: Path, stack, keys: dict | None = None) -> Path:
+    """A fresh clone of ``source`` with the team remote, as member alice (or ``keys``)."""
     run(["git", "clone", "-q", str(source), str(dest)], dest.parent)
-    use_s3_remote(dest, endpoint)
+    use_s3_remote(dest, stack, keys or stack.credentials("alice"))
     return dest
 
 
-def test_a_fresh_clone_pulls_the_same_bytes(stack, pushed, tmp_path):
-    b = clone(pushed, tmp_path / "clone-b", stack["s3"])
+def test_a_fresh_clone_pulls_the_same_bytes(team_stack, pushed, tmp_path):
+    b = clone(pushed, tmp_path / "clone-b", team_stack)
     run(["dvc", "pull"], b)
     assert output_digests(b) == output_digests(pushed)
     assert ran_stages(run(["dvc", "repro", "--pull"], b).stdout) == ["track"]
 
 
-def test_a_fresh_clone_reproduces_from_the_remote_without_training(stack, pushed, tmp_path):
-    c = clone(pushed, tmp_path / "clone-c", stack["s3"])
+def test_a_fresh_clone_reproduces_from_the_remote_without_training(team_stack, pushed, tmp_path):
+    c = clone(pushed, tmp_path / "clone-c", team_stack)
     done = run(["dvc", "repro", "--pull"], c)
     # Only track runs: it records the restored outputs in this clone's new MLflow store.
     assert ran_stages(done.stdout) == ["track"], done.stdout
@@ -111,10 +61,11 @@ def test_a_fresh_clone_reproduces_from_the_remote_without_training(stack, pushed
     assert run(["dvc", "status"], c).stdout == "track:\n\talways changed\n"
 
 
-def test_mlflow_artifacts_land_in_the_object_store(stack, pushed):
-    s3 = boto3.client("s3", endpoint_url=stack["s3"], region_name="us-east-1",
-                      aws_access_key_id=KEYS["AWS_ACCESS_KEY_ID"],
-                      aws_secret_access_key=KEYS["AWS_SECRET_ACCESS_KEY"])
+def test_mlflow_artifacts_land_in_the_object_store(team_stack, pushed):
+    ci = team_stack.credentials("ci")  # CI's read-only key pair lists the bucket
+    s3 = boto3.client("s3", endpoint_url=team_stack.s3, region_name="us-east-1",
+                      aws_access_key_id=ci["AWS_ACCESS_KEY_ID"],
+                      aws_secret_access_key=ci["AWS_SECRET_ACCESS_KEY"])
     keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
             for o in page.get("Contents", [])]
     assert any(k.startswith("mlflow/") and k.endswith("generator.keras") for k in keys)
@@ -122,8 +73,10 @@ def test_mlflow_artifacts_land_in_the_object_store(stack, pushed):
     assert any(k.startswith("dvc/runs/") for k in keys)  # the run cache
 
 
-def test_an_unreachable_remote_fails_naming_it(pushed, tmp_path):
-    b = clone(pushed, tmp_path / "clone-b", f"http://127.0.0.1:{free_ports()[0]}")
+def test_an_unreachable_remote_fails_naming_it(team_stack, pushed, tmp_path):
+    b = clone(pushed, tmp_path / "clone-b", team_stack)
+    run(["dvc", "remote", "modify", "--local", "team", "endpointurl",
+         f"http://127.0.0.1:{free_ports()[0]}"], b)
     for cmd in (["dvc", "pull"], ["dvc", "push"]):
         done = run([*cmd, "-v"], b, check=False)
         assert done.returncode != 0
@@ -131,8 +84,8 @@ def test_an_unreachable_remote_fails_naming_it(pushed, tmp_path):
     assert not (b / "models/generator.keras").exists()
 
 
-def test_objects_missing_from_the_remote_are_named(stack, pushed, tmp_path):
-    b = clone(pushed, tmp_path / "clone-b", stack["s3"])
+def test_objects_missing_from_the_remote_are_named(team_stack, pushed, tmp_path):
+    b = clone(pushed, tmp_path / "clone-b", team_stack)
     (b / ".dvc/config.local").write_text((b / ".dvc/config.local").read_text().replace(
         f"s3://{BUCKET}/dvc", f"s3://{BUCKET}/empty"))
     done = run(["dvc", "pull"], b, check=False)
@@ -141,13 +94,14 @@ def test_objects_missing_from_the_remote_are_named(stack, pushed, tmp_path):
     assert "models/generator.keras" in output and "missing" in output.lower(), output
 
 
-def test_a_rerun_completes_an_interrupted_push_and_pull(stack, pushed, tmp_path):
+def test_a_rerun_completes_an_interrupted_push_and_pull(team_stack, pushed, tmp_path):
     """An interrupted transfer has moved some objects and not others: a push or pull of
     some outputs only. The rerun of the whole command completes it."""
-    use_s3_remote(pushed, stack["s3"], name="partial", prefix="partial")
+    use_s3_remote(pushed, team_stack, team_stack.credentials("alice"), name="partial",
+                  prefix="partial")
     run(["dvc", "push", "-r", "partial", "models/generator.keras"], pushed)
     run(["dvc", "push", "-r", "partial"], pushed)
-    b = clone(pushed, tmp_path / "clone-b", stack["s3"])
+    b = clone(pushed, tmp_path / "clone-b", team_stack)
     run(["dvc", "remote", "modify", "--local", "team", "url", f"s3://{BUCKET}/partial"], b)
     run(["dvc", "pull", "reports/samples.png"], b)
     assert not (b / "models/generator.keras").exists()

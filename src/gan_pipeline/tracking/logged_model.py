@@ -35,8 +35,8 @@ def generator_signature(z_dim: int, image_shape: tuple[int, ...]) -> ModelSignat
 
 def log_generator(generator_path: str | Path, z_dim: int, image_shape: tuple[int, ...],
                   registered_model: str) -> str:
-    """Log the saved generator as a pyfunc model and register it, with its lineage as tags
-    of the new version; returns the model URI."""
+    """Log the saved generator as a pyfunc model and register it, with its lineage and its
+    file's sha256 as tags of the new version; returns the model URI."""
     import keras
     import tensorflow as tf
 
@@ -54,12 +54,15 @@ def log_generator(generator_path: str | Path, z_dim: int, image_shape: tuple[int
         pip_requirements=[f"mlflow=={mlflow.__version__}", f"keras=={keras.__version__}",
                           f"tensorflow=={tf.__version__}", f"numpy=={np.__version__}"],
     )
-    mlflow.set_tag(GENERATOR_SHA256_TAG, file_sha256(generator_path))
+    digest = file_sha256(generator_path)
+    mlflow.set_tag(GENERATOR_SHA256_TAG, digest)
     client = MlflowClient()
     run_id = mlflow.active_run().info.run_id
     tags = client.get_run(run_id).data.tags
-    lineage = {"run_id": run_id, **{key: tags[tag] for key, tag in LINEAGE_TAGS.items()
-                                    if tags.get(tag)}}
+    # The version carries its file's digest too: promote and serve check the registered
+    # files against it (model_integrity).
+    lineage = {"run_id": run_id, GENERATOR_SHA256_TAG: digest,
+               **{key: tags[tag] for key, tag in LINEAGE_TAGS.items() if tags.get(tag)}}
     for key, value in lineage.items():
         client.set_model_version_tag(registered_model, info.registered_model_version, key,
                                      value)

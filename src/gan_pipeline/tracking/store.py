@@ -19,7 +19,9 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import subprocess
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,48 @@ class TrackingError(InputError):
     """The tracking store cannot be used; raised before any training starts."""
 
 
+def refusal(err: BaseException) -> str | None:
+    """One line for a server's refusal (401: no or wrong credentials, 403: not permitted),
+    naming the user and the request; None for any other error."""
+    seen = [err, err.__cause__, err.__context__]
+    for cause in (e for e in seen if e is not None):
+        if isinstance(cause, MlflowException):
+            status = cause.get_http_status_code()
+            match = re.search(r"endpoint (\S+) failed", cause.message)
+            request = match[1] if match else cause.message.splitlines()[0][:200]
+            # The team stack's own rules say why (gan_pipeline.team.auth_app).
+            body = re.search(r"Response body: '(Permission denied: .*)'", cause.message)
+            request += f": {body[1]}" if body else ""
+        elif isinstance(cause, requests.HTTPError) and cause.response is not None:
+            status = cause.response.status_code
+            request = f"{cause.request.method} {urllib.parse.urlsplit(cause.request.url).path}"
+        else:
+            continue
+        if status not in (401, 403):
+            return None
+        user = os.environ.get("MLFLOW_TRACKING_USERNAME")
+        who = f"user '{user}'" if user else (
+            "a request with no credentials (set MLFLOW_TRACKING_USERNAME and "
+            "MLFLOW_TRACKING_PASSWORD)")
+        why = "wrong or missing credentials" if status == 401 else "not permitted"
+        return f"MLflow server {tracking_uri()} refused {who}: {request} ({status}, {why})"
+    return None
+
+
+@contextlib.contextmanager
+def refusals_reported() -> Iterator[None]:
+    """A server's refusal becomes a one-line TrackingError instead of a traceback."""
+    try:
+        yield
+    except TrackingError:
+        raise
+    except Exception as err:
+        line = refusal(err)
+        if line is None:
+            raise
+        raise TrackingError(line) from None
+
+
 def store_root() -> Path:
     """Where the embedded store lives: the DVC repository root (see the module docstring)."""
     return Path(os.environ.get("DVC_ROOT", ".")).resolve()
@@ -95,13 +139,19 @@ def _embedded_store_lock(uri: str) -> Iterator[None]:
         yield
 
 
-def connect(experiment: str) -> str:
-    """Point MLflow at the store and make sure it answers; returns the id of ``experiment``,
-    created if need be, as a model-training experiment."""
+def open_store() -> str:
+    """Point MLflow at the store, once a server answers; returns its URI."""
     uri = tracking_uri()
     if uri.startswith(("http://", "https://")):
         _check_server(uri)
     mlflow.set_tracking_uri(uri)
+    return uri
+
+
+def connect(experiment: str) -> str:
+    """Point MLflow at the store and make sure it answers; returns the id of ``experiment``,
+    created if need be, as a model-training experiment."""
+    uri = open_store()
     try:
         with _embedded_store_lock(uri):
             client = MlflowClient()
@@ -122,6 +172,9 @@ def connect(experiment: str) -> str:
                     client.set_experiment_tag(found.experiment_id, key, value)
             return found.experiment_id
     except Exception as err:  # MLflow raises many types for an unreachable or broken store
+        refused = refusal(err)
+        if refused:
+            raise TrackingError(refused) from None
         raise TrackingError(f"MLflow tracking store {uri} is not usable: "
                             f"{type(err).__name__}: {err}") from err
 
