@@ -52,6 +52,10 @@ ROWS: list[tuple[str, tuple[str, ...], dict]] = [
     ("- Adam 2e-4 and 4e-4, beta_1 0.5 (one Keras-default Adam, the book's)",
      ("train.adam.learning_rate", "train.adam.beta_1",
       "train.adam.discriminator_learning_rate"), {}),
+    # The second round's levers (issue: good digits fast, second round), one at a time; at
+    # a fixed number of iterations (--iterations), so that the cooldown knows its end.
+    ("+ learning-rate cooldown over the last 25 %", (), {"train.lr_cooldown": 0.25}),
+    ("+ top-k generator updates, k = half the batch", (), {"train.top_k": 0.5}),
 ]
 
 
@@ -102,14 +106,22 @@ def main() -> None:
     p.add_argument("--minutes", type=float,
                    help="each row's training budget (default: the minutes of "
                         "compare/params.yaml); the comparison's two rows keep theirs")
+    p.add_argument("--iterations", type=int,
+                   help="instead of a budget in minutes, each row trains exactly this many "
+                        "iterations (a multiple of the comparison's eval_interval): rows "
+                        "compare at equal iterations, and a cooldown knows its end")
     args = p.parse_args()
     params = yaml.safe_load((REPO / "compare/params.yaml").read_text())
     minutes = params["minutes"] if args.minutes is None else args.minutes
     recipe = params["runs"]["recipe"]
+    length = {} if args.iterations is None else {"train.max_minutes": None,
+                                                  "train.iterations": args.iterations}
     results = [(what, json.loads((Path(args.compare_dir) / run / "metrics.json").read_text()))
                for what, run in (("the book's params (compare: dcgan)", "dcgan"),
                                  ("the recipe (compare: recipe)", "recipe"))]
-    header = [f"Platform: {platform()}. Each row trains for {minutes:g} minutes, then "
+    budget = (f"{minutes:g} minutes" if args.iterations is None
+              else f"{args.iterations} iterations")
+    header = [f"Platform: {platform()}. Each row trains for {budget}, then "
               "`evaluate` measures 10,000 samples. The recipe: "
               + ", ".join(f"`{k}={v}`" for k, v in recipe.items()) + ". The first two rows "
               "are the comparison's (--compare-dir), which may come from another host.", "",
@@ -124,7 +136,8 @@ def main() -> None:
         work = Path(args.keep) if args.keep else Path(tmp)
         for number in sorted(args.rows):
             what, removed, added = ROWS[number - 1]
-            changes = {**{k: v for k, v in recipe.items() if k not in removed}, **added}
+            changes = {**{k: v for k, v in recipe.items() if k not in removed}, **added,
+                       **length}
             print(f"ablation: row {number}/{len(ROWS)}: {what}: {changes}", flush=True)
             results.append((what, run_row(f"row{number}", changes, minutes, work)))
             reference_fid = results[reference][1]["quality"]["fid"]

@@ -33,8 +33,10 @@ def main(args, params):
         return QualityProbe(classifier, data["x_test"], run.train.eval_samples,
                             run.model.z_dim, run.train.seed)
 
+    budget = (f"{run.train.max_minutes:g} minutes" if run.train.max_minutes is not None
+              else f"{run.train.iterations} iterations")
     print(f"compare: run {args.run}: {dict(compare.runs[args.run]) or 'params.yaml'}, "
-          f"{run.train.max_minutes:g} minutes", flush=True)
+          f"{budget}", flush=True)
     result = train(run.model, run.train, run.runtime.train, data["x_train"],
                    make_probe=make_probe, on_quality=rows.append)
     metrics = run_metrics(evaluate(result.generator, classifier, data["x_test"],

@@ -13,7 +13,7 @@ from gan_pipeline.config.download import DownloadParams
 from gan_pipeline.config.params import load_params, parse_params, run_params
 from gan_pipeline.config.sample import SampleParams
 from gan_pipeline.config.schema import ConfigError, validate
-from gan_pipeline.config.train import TrainParams
+from gan_pipeline.config.train import TrainParams, trajectory_params
 
 
 def test_repository_params_load_with_the_books_defaults():
@@ -102,11 +102,34 @@ GE_1 = "input should be greater than or equal to 1"
     ("mlflow.champion_fid_margin", -1, f"mlflow.champion_fid_margin: {GE_0}"),
     ("evaluate.score_splits", 10001, "evaluate.score_splits: must be <= evaluate.samples"),
     ("mlflow.registered_model", " ", "mlflow.registered_model: must not be empty"),
+    ("train.lr_cooldown", 1.0, "train.lr_cooldown: input should be less than 1"),
+    ("train.lr_cooldown", -0.1, f"train.lr_cooldown: {GE_0}"),
+    ("train.top_k", 0, "train.top_k: input should be greater than 0"),
+    ("train.top_k", 1.5, "train.top_k: input should be less than or equal to 1"),
 ])
 def test_each_bad_value_is_refused_naming_its_key(path, value, message):
     with pytest.raises(ConfigError) as err:
         parse_params(_with(path, value))
     assert message in str(err.value)
+
+
+def test_a_cooldown_needs_the_runs_end_in_iterations():
+    raw = _with("train.lr_cooldown", 0.2)
+    raw["train"]["max_minutes"] = 15
+    with pytest.raises(ConfigError, match="train.lr_cooldown: needs the run's end in "
+                                          "iterations"):
+        parse_params(raw)
+
+
+def test_levers_that_are_off_stay_out_of_the_trajectorys_hash():
+    """So that adding a lever keeps earlier checkpoints and references valid; a cooldown
+    makes the run's length part of the trajectory."""
+    book = {"seed": 42, "iterations": 20000, "lr_cooldown": 0.0, "top_k": 1.0}
+    assert trajectory_params(book, {"iterations"}) == {"seed": 42}
+    assert trajectory_params({**book, "top_k": 0.5}, {"iterations"}) == {"seed": 42,
+                                                                        "top_k": 0.5}
+    cooled = trajectory_params({**book, "lr_cooldown": 0.2}, {"iterations"})
+    assert cooled == {"seed": 42, "iterations": 20000, "lr_cooldown": 0.2}
 
 
 def test_a_wall_clock_budget_needs_one_process():

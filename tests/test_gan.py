@@ -66,6 +66,36 @@ def test_each_net_gets_its_own_learning_rate_when_two_are_given():
     assert np.isclose(float(gan.g_optimizer.learning_rate), PARAMS.train.adam.learning_rate)
 
 
+def test_top_k_changes_only_the_generators_update():
+    """The discriminator's updates come first and see the whole batch either way; the
+    generator learns from the half of its fakes rated most real."""
+    images = np.random.default_rng(0).uniform(-1, 1, (32, 28, 28, 1)).astype(np.float32)
+    nets = {}
+    for top_k in (1.0, 0.5):
+        train_cfg = PARAMS.train.model_copy(update={"seed": 0, "batch_size": 8,
+                                                    "top_k": top_k})
+        configure_runtime(FLOAT32)
+        gan = build_gan(PARAMS.model, train_cfg, MNIST)
+        gan.compiled_iteration(8, jit_compile=False)(images)
+        nets[top_k] = gan.generator.get_weights(), gan.discriminator.get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(nets[1.0][1], nets[0.5][1]))
+    assert not all(np.array_equal(a, b) for a, b in zip(nets[1.0][0], nets[0.5][0]))
+
+
+def test_the_cooldown_lowers_both_nets_rates_together():
+    train_cfg = PARAMS.train.model_copy(update={"seed": 0, "batch_size": 8, "iterations": 4,
+                                                "lr_cooldown": 0.5})
+    configure_runtime(FLOAT32)
+    gan = build_gan(PARAMS.model, train_cfg, MNIST)
+    images = np.random.default_rng(0).uniform(-1, 1, (32, 28, 28, 1)).astype(np.float32)
+    step = gan.compiled_iteration(8, jit_compile=False)
+    for _ in range(3):
+        step(images)
+    lr = PARAMS.train.adam.learning_rate
+    for optimizer in (gan.d_optimizer, gan.g_optimizer):  # at iteration 3 of 4: 1/2 left
+        assert float(optimizer.learning_rate) == pytest.approx(lr * 0.5)
+
+
 def _weights_after(seed, iterations=3):
     gan, cfg = _tiny_gan(seed)
     images = np.random.default_rng(2).uniform(-1, 1, (32, 28, 28, 1)).astype(np.float32)

@@ -45,6 +45,12 @@ class TrainConfig(Section):
     eval_samples: Annotated[int, Field(ge=2)]  # a covariance needs two
     # One generator forward per iteration (see gan_pipeline.training.gan).
     fused_generator_pass: bool
+    # Levers for quality per minute (docs/recipe.md), off in the book's run (LEVERS_OFF).
+    # Both learning rates fall linearly to 0 over the last lr_cooldown of train.iterations.
+    lr_cooldown: Annotated[Number, Field(ge=0, lt=1)]
+    # The generator learns from the top_k fraction of its fakes that the discriminator
+    # rates most real (Sinha et al. 2020); 1: from all of them.
+    top_k: Annotated[Number, Field(gt=0, le=1)]
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainConfig:
@@ -57,7 +63,27 @@ class TrainConfig(Section):
             raise KeyedError(("eval_interval",), f"must divide train.iterations "
                              f"({self.iterations}), so that the run ends measured",
                              self.eval_interval)
+        if self.lr_cooldown and self.max_minutes is not None:
+            raise KeyedError(("lr_cooldown",), "needs the run's end in iterations: it cools "
+                             "down over the last part of train.iterations, which a "
+                             "train.max_minutes budget may never reach; set max_minutes to "
+                             "null", self.lr_cooldown)
         return self
+
+
+# Each lever's value that leaves the book's run as it is. At that value a lever is left out
+# of the hashes of the trajectory (the checkpoint fingerprint, the verification references'
+# params), so that adding a lever keeps every earlier checkpoint and reference valid.
+LEVERS_OFF = {"lr_cooldown": 0.0, "top_k": 1.0}
+
+
+def trajectory_params(train: dict, neutral: set[str]) -> dict:
+    """``train`` (train and runtime.train as one mapping) without the ``neutral`` keys and
+    the levers that are off. The run's length is neutral only without a cooldown."""
+    if train.get("lr_cooldown"):
+        neutral = neutral - {"iterations"}
+    return {key: value for key, value in train.items() if key not in neutral
+            and not (key in LEVERS_OFF and value == LEVERS_OFF[key])}
 
 
 class TrainRuntimeConfig(Section):

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_pipeline.config.model import ModelConfig
-from gan_pipeline.config.train import TrainConfig, TrainRuntimeConfig
+from gan_pipeline.config.train import TrainConfig, TrainRuntimeConfig, trajectory_params
 from gan_pipeline.errors import InputError
 from gan_pipeline.formats.digests import json_sha256
 from gan_pipeline.formats.history import HistoryRow
@@ -47,8 +47,8 @@ class CheckpointMismatchError(InputError):
 def fingerprint(model_cfg: ModelConfig, train_cfg: TrainConfig,
                 runtime_cfg: TrainRuntimeConfig, images_digest: str) -> str:
     # One mapping of both, as when they were one section: earlier checkpoints still match.
-    train = {**train_cfg.model_dump(), **runtime_cfg.model_dump()}
-    train = {key: value for key, value in train.items() if key not in _TRAJECTORY_NEUTRAL}
+    train = trajectory_params({**train_cfg.model_dump(), **runtime_cfg.model_dump()},
+                              _TRAJECTORY_NEUTRAL)
     return json_sha256({"model": model_cfg.model_dump(), "train": train, "data": images_digest,
                         "format": CHECKPOINT_FORMAT})
 

@@ -30,6 +30,10 @@ every ``tf.distribute`` strategy (the default one included).
 images is ``1 - label_smoothing``; fakes keep 0, the generator's target stays 1, and the
 accuracy still counts against the hard labels.
 
+``top_k`` (1 in the book) < 1 has the generator learn in step 4 from the fraction of its
+fakes that the discriminator rates most real (Sinha et al., 2020). The learning-rate
+cooldown is the optimizers' (``schedules``).
+
 ``fused_generator_pass`` (a speed option, off by default) changes step 2: the fakes for the
 discriminator are the generator-step's own training-mode output, computed once, instead of a
 separate inference-mode pass on other noise. That saves one generator forward pass (about a
@@ -63,7 +67,7 @@ class GAN:
                  d_optimizer: keras.optimizers.Optimizer,
                  g_optimizer: keras.optimizers.Optimizer, z_dim: int, seed: int,
                  fused_generator_pass: bool = False, ema: float = 0.0,
-                 label_smoothing: float = 0.0):
+                 label_smoothing: float = 0.0, top_k: float = 1.0):
         self.generator = generator
         self.discriminator = discriminator
         self.loss = loss
@@ -74,6 +78,7 @@ class GAN:
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.fused_generator_pass = fused_generator_pass
         self.real_target = 1.0 - label_smoothing
+        self.top_k = top_k
         # Build the optimizer slots now: variables cannot be created inside the compiled step.
         d_optimizer.build(discriminator.trainable_variables)
         g_optimizer.build(generator.trainable_variables)
@@ -123,9 +128,16 @@ class GAN:
 
     def _generator_loss(self, generated):
         """The discriminator's loss on ``generated`` labelled real: what the generator
-        minimises."""
-        labels = tf.ones((tf.shape(generated)[0], 1))
-        return self.loss(labels, self.discriminator(generated, training=True))
+        minimises. With ``top_k`` < 1, on the fakes the discriminator rates most real only
+        (the discriminator still sees the whole batch, its batch norm included)."""
+        predictions = self.discriminator(generated, training=True)
+        if self.top_k < 1.0:
+            batch = tf.cast(tf.shape(predictions)[0], tf.float32)
+            k = tf.cast(tf.math.ceil(self.top_k * batch), tf.int32)
+            scores = tf.reshape(self.probability(predictions), [-1])
+            predictions = tf.gather(predictions, tf.math.top_k(scores, k).indices)
+        labels = tf.ones((tf.shape(predictions)[0], 1))
+        return self.loss(labels, predictions)
 
     def replica_step(self, real_images, noise_fake, noise_gen):
         """One replica's share of the iteration: its real images, its noise for the fakes the

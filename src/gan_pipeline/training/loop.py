@@ -33,6 +33,7 @@ from gan_pipeline.training.gan import GAN, NON_FINITE
 from gan_pipeline.training.models import NETS, ImageShape, build_discriminator, build_generator
 from gan_pipeline.training.noise import noise
 from gan_pipeline.training.runtime import configure_runtime, is_chief
+from gan_pipeline.training.schedules import LinearCooldown
 from gan_pipeline.training.state_digests import StateDigest, training_state_sha256
 
 
@@ -79,8 +80,12 @@ MakeProbe = Callable[[], Probe]
 OnQuality = Callable[[QualityRow], None]
 
 
-def adam(cfg: TrainConfig, learning_rate: float) -> keras.optimizers.Optimizer:
+def adam(cfg: TrainConfig, learning_rate: float, updates_per_iteration: int
+         ) -> keras.optimizers.Optimizer:
     a = cfg.adam
+    if cfg.lr_cooldown:
+        learning_rate = LinearCooldown(learning_rate, cfg.iterations, cfg.lr_cooldown,
+                                       updates_per_iteration)
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=a.beta_1,
                                       beta_2=a.beta_2, epsilon=a.epsilon)
     if keras.mixed_precision.global_policy().name == "mixed_float16":
@@ -101,10 +106,10 @@ def build_gan(model_cfg: ModelConfig, train_cfg: TrainConfig, image_shape: Image
     return GAN(build_generator(model_cfg, image_shape, synchronized_bn=replicated),
                build_discriminator(model_cfg, image_shape, synchronized_bn=replicated),
                loss=output.loss, probability=output.probability,
-               d_optimizer=adam(train_cfg, d_lr), g_optimizer=adam(train_cfg, lr),
+               d_optimizer=adam(train_cfg, d_lr, 2), g_optimizer=adam(train_cfg, lr, 1),
                z_dim=model_cfg.z_dim, seed=train_cfg.seed, ema=train_cfg.ema,
                label_smoothing=train_cfg.label_smoothing,
-               fused_generator_pass=train_cfg.fused_generator_pass)
+               fused_generator_pass=train_cfg.fused_generator_pass, top_k=train_cfg.top_k)
 
 
 def train(model_cfg: ModelConfig, train_cfg: TrainConfig, runtime_cfg: TrainRuntimeConfig,

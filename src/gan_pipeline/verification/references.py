@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gan_pipeline.config.train import trajectory_params
 from gan_pipeline.errors import InputError
 from gan_pipeline.formats.digests import json_sha256
 from gan_pipeline.formats.files import write_text
@@ -32,8 +33,8 @@ def prefix_params_sha256(raw_params: dict[str, Any]) -> str:
     """Of the params that decide the cheap stages' outputs and the replayed prefix."""
     # train and runtime.train as one mapping, as when they were one section: a reference
     # holds for the same values, wherever params.yaml keeps them.
-    train = {**raw_params["train"], **raw_params["runtime"]["train"]}
-    train = {k: v for k, v in train.items() if k not in _PREFIX_NEUTRAL}
+    train = trajectory_params({**raw_params["train"], **raw_params["runtime"]["train"]},
+                              _PREFIX_NEUTRAL)
     return json_sha256({"data": raw_params["data"], "prepare": raw_params["prepare"],
                         "model": raw_params["model"], "classifier": raw_params["classifier"],
                         "train": train})
