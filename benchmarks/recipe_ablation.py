@@ -56,6 +56,9 @@ ROWS: list[tuple[str, tuple[str, ...], dict]] = [
     # a fixed number of iterations (--iterations), so that the cooldown knows its end.
     ("+ learning-rate cooldown over the last 25 %", (), {"train.lr_cooldown": 0.25}),
     ("+ top-k generator updates, k = half the batch", (), {"train.top_k": 0.5}),
+    ("+ cooldown 25 % and top-k 0.5", (), {"train.lr_cooldown": 0.25, "train.top_k": 0.5}),
+    ("+ learning-rate cooldown over the last 25 %, with train.seed 43", (),
+     {"train.lr_cooldown": 0.25, "train.seed": 43}),
 ]
 
 
