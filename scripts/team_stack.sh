@@ -67,7 +67,7 @@ stop() {
 trap stop EXIT INT TERM
 
 wait_for() {  # URL, what
-  for _ in $(seq 120); do curl -sS -o /dev/null "$1" 2>/dev/null && return; sleep 0.5; done
+  for _ in $(seq 120); do curl -fsS -o /dev/null "$1" 2>/dev/null && return; sleep 0.5; done
   fail "$2 did not come up at $1 (logs in $STACK_DIR)"
 }
 
@@ -172,9 +172,9 @@ admin_username = admin
 authorization_function = mlflow.server.auth:authenticate_request_basic_auth
 auth_cache_ttl_seconds = 60
 EOF
-allowed=(); case "$HOST" in 127.*|localhost|::1) ;; *)
-  allowed=(--allowed-hosts "$HOST:$MLFLOW_PORT,localhost:$MLFLOW_PORT,127.0.0.1:$MLFLOW_PORT") ;;
-esac
+allowed=()
+[ -z "$exposed" ] ||
+  allowed=(--allowed-hosts "$HOST:$MLFLOW_PORT,localhost:$MLFLOW_PORT,127.0.0.1:$MLFLOW_PORT")
 PGPASSWORD=$(secret PG_PASSWORD) MLFLOW_AUTH_CONFIG_PATH=$STACK_DIR/auth.ini \
 MLFLOW_AUTH_ADMIN_PASSWORD=$(secret MLFLOW_ADMIN_PASSWORD) \
 MLFLOW_FLASK_SERVER_SECRET_KEY=$(secret MLFLOW_FLASK_SERVER_SECRET_KEY) \

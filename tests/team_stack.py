@@ -17,6 +17,7 @@ from pathlib import Path
 
 from helpers import REPO, free_ports
 from repo_helpers import git_commit_all, run
+from gan_pipeline.team import secrets_file
 
 BUCKET = "dcgan"
 
@@ -31,14 +32,10 @@ class Stack:
 
     def credentials(self, user: str) -> dict[str, str]:
         """The variables of ``user``'s credentials file."""
-        text = (self.dir / "credentials" / f"{user}.env").read_text()
-        return dict(line.split("=", 1) for line in text.splitlines()
-                    if "=" in line and not line.startswith("#"))
+        return secrets_file.read(self.dir / "credentials" / f"{user}.env")
 
     def secrets(self) -> dict[str, str]:
-        text = (self.dir / "secrets.env").read_text()
-        return dict(line.split("=", 1) for line in text.splitlines()
-                    if "=" in line and not line.startswith("#"))
+        return secrets_file.read(self.dir / "secrets.env")
 
     def add_member(self, name: str, promoter: bool = False) -> dict[str, str]:
         done = subprocess.run(

@@ -23,12 +23,10 @@ import yaml
 from gan_pipeline.verification.lock import PIPELINES
 
 
-def _md5(path: Path) -> str:
-    digest = hashlib.md5()
+def file_md5(path: Path) -> str:
+    """The md5 DVC names a file by (its cache, dvc.lock)."""
     with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "md5").hexdigest()
 
 
 def corrupted_cache_files(repo: Path) -> list[tuple[str, Path]]:
@@ -43,7 +41,7 @@ def corrupted_cache_files(repo: Path) -> list[tuple[str, Path]]:
             path = Path(odb.oid_to_path(md5))
             if not path.is_file():
                 return  # not in the cache: dvc pull fetches it
-            if _md5(path) != md5.removesuffix(".dir"):
+            if file_md5(path) != md5.removesuffix(".dir"):
                 found.append((name, path))
             elif md5.endswith(".dir"):
                 for entry in json.loads(path.read_text()):

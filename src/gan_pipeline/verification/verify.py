@@ -53,10 +53,6 @@ def _json_bytes(obj) -> bytes:
     return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
 
 
-def _md5(path: Path) -> str:
-    return hashlib.md5(path.read_bytes()).hexdigest()
-
-
 def lock_outs(lock: dict, stages) -> dict[str, str]:
     """The outputs of ``stages`` in a parsed lock: path -> md5."""
     return {out["path"]: out["md5"] for name in stages
