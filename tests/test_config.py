@@ -59,8 +59,11 @@ GE_1 = "input should be greater than or equal to 1"
      "train.eval_interval: must divide train.iterations (20000), so that the run ends measured"),
     ("train.eval_interval", 40000, "train.eval_interval: must divide train.iterations (20000)"),
     ("train.eval_interval", 0, f"train.eval_interval: {GE_1}"),
-    ("train.ema", 1.0, "train.ema: input should be less than 1"),
     ("train.ema", -0.5, f"train.ema: {GE_0}"),
+    ("train.ema_rampup", 0, "train.ema_rampup: input should be greater than 0"),
+    ("train.r1_gamma", -1.0, f"train.r1_gamma: {GE_0}"),
+    ("train.r1_interval", 0, f"train.r1_interval: {GE_1}"),
+    ("train.spectral_norm", "maybe", "train.spectral_norm: input should be a valid boolean"),
     ("train.eval_samples", 1, "train.eval_samples: input should be greater than or equal to 2"),
     ("runtime.train.jit_compile", "yes",
      "runtime.train.jit_compile: input should be a valid boolean"),
@@ -130,6 +133,11 @@ def test_levers_that_are_off_stay_out_of_the_trajectorys_hash():
                                                                         "top_k": 0.5}
     cooled = trajectory_params({**book, "lr_cooldown": 0.2}, {"iterations"})
     assert cooled == {"seed": 42, "iterations": 20000, "lr_cooldown": 0.2}
+    # A lever's settings leave with it; train.ema stays in at 0, as it was before the rule.
+    book.update(ema=0.0, ema_rampup=0.05, spectral_norm=False, r1_gamma=0.0, r1_interval=16)
+    assert trajectory_params(book, {"iterations"}) == {"seed": 42, "ema": 0.0}
+    assert trajectory_params({**book, "r1_gamma": 1.0, "ema": 10.0}, {"iterations"}) == {
+        "seed": 42, "ema": 10.0, "ema_rampup": 0.05, "r1_gamma": 1.0, "r1_interval": 16}
 
 
 def test_a_wall_clock_budget_needs_one_process():

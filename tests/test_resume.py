@@ -74,6 +74,30 @@ def test_sigterm_then_resume_ends_with_the_uninterrupted_runs_bytes(
 
 
 @pytest.mark.slow
+def test_every_lever_resumes_to_the_uninterrupted_runs_state(tmp_path):
+    """The moving average, spectral norm's power-iteration vectors, lazy R1's schedule and
+    top-k: a run checkpointed at iteration 3 and resumed ends in the state, digest for
+    digest, of one that never stopped (in process, at a tiny size)."""
+    images = prepare(synthetic_images(), 64)["x_train"]
+
+    def digests(iterations: int, checkpoint_dir: Path | None) -> list:
+        raw = shrink(real_params(), iterations=iterations, sample_interval=2)
+        raw["train"].update(ema=0.05, spectral_norm=True, r1_gamma=0.01, r1_interval=3,
+                            top_k=0.5)
+        raw["runtime"]["train"].update(checkpoint_interval=3, precision="float32")
+        params = parse_params(raw)
+        seen = []
+        train(params.model, params.train, params.runtime.train, images,
+              on_sample=lambda _point, _grid, digest: seen.append(digest),
+              checkpoint_dir=checkpoint_dir)
+        return seen
+
+    straight = digests(6, None)
+    digests(3, tmp_path / "checkpoints")
+    assert digests(6, tmp_path / "checkpoints") == straight
+    assert [d.iteration for d in straight] == [2, 4, 6]
+
+
 def test_a_checkpoint_of_other_params_is_refused_unless_starting_fresh(tmp_path):
     work = _workdir(tmp_path / "work")
     proc = _train(work)

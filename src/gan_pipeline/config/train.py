@@ -30,9 +30,11 @@ class TrainConfig(Section):
     sample_interval: Count
     adam: AdamConfig
     progress_grid: GridConfig
-    # > 0: the generator handed out is an exponential moving average of its weights, each
-    # iteration average = ema · average + (1 − ema) · weights; 0: the generator itself.
-    ema: Fraction
+    # > 0: the generator handed out is an exponential moving average of its weights, whose
+    # half-life is ema thousand training images (StyleGAN2-ADA's ema_kimg), and at most
+    # ema_rampup × the images seen so far (null: no ramp); 0: the generator itself.
+    ema: Annotated[Number, Field(ge=0)]
+    ema_rampup: Positive | None
     # One-sided label smoothing: the discriminator's target for real images is
     # 1 - label_smoothing (fakes stay 0; the generator's target stays 1).
     label_smoothing: Annotated[Number, Field(ge=0, lt=0.5)]
@@ -51,6 +53,14 @@ class TrainConfig(Section):
     # The generator learns from the top_k fraction of its fakes that the discriminator
     # rates most real (Sinha et al. 2020); 1: from all of them.
     top_k: Annotated[Number, Field(gt=0, le=1)]
+    # The discriminator's weights spectrally normalised (Miyato et al. 2018), its batch
+    # norm left out, as SN-GAN's discriminator has none.
+    spectral_norm: bool
+    # A lazy R1 penalty (Mescheder et al. 2018; StyleGAN2's lazy regularisation): every
+    # r1_interval iterations the discriminator's update on real images adds
+    # r1_gamma / 2 · r1_interval · E‖∇x D(x)‖², D's logit. r1_gamma 0: none.
+    r1_gamma: Annotated[Number, Field(ge=0)]
+    r1_interval: Count
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainConfig:
@@ -74,16 +84,28 @@ class TrainConfig(Section):
 # Each lever's value that leaves the book's run as it is. At that value a lever is left out
 # of the hashes of the trajectory (the checkpoint fingerprint, the verification references'
 # params), so that adding a lever keeps every earlier checkpoint and reference valid.
-LEVERS_OFF = {"lr_cooldown": 0.0, "top_k": 1.0}
+LEVERS_OFF = {"lr_cooldown": 0.0, "top_k": 1.0, "spectral_norm": False, "r1_gamma": 0.0}
+# A lever's settings, which decide nothing while their lever is off (its key, its off
+# value), are left out with it. (train.ema is in the hashes at 0, as it was before the rule.)
+LEVER_SETTINGS = {"ema_rampup": ("ema", 0.0), "r1_interval": ("r1_gamma", 0.0)}
 
 
 def trajectory_params(train: dict, neutral: set[str]) -> dict:
     """``train`` (train and runtime.train as one mapping) without the ``neutral`` keys and
-    the levers that are off. The run's length is neutral only without a cooldown."""
+    the levers that are off, with their settings. The run's length is neutral only without
+    a cooldown."""
     if train.get("lr_cooldown"):
         neutral = neutral - {"iterations"}
+
+    def off(key: str, value) -> bool:
+        return key in LEVERS_OFF and value == LEVERS_OFF[key]
+
+    def setting_of_an_off_lever(key: str) -> bool:
+        lever, off_value = LEVER_SETTINGS.get(key, (None, None))
+        return lever is not None and train.get(lever, off_value) == off_value
+
     return {key: value for key, value in train.items() if key not in neutral
-            and not (key in LEVERS_OFF and value == LEVERS_OFF[key])}
+            and not off(key, value) and not setting_of_an_off_lever(key)}
 
 
 class TrainRuntimeConfig(Section):

@@ -34,6 +34,12 @@ accuracy still counts against the hard labels.
 fakes that the discriminator rates most real (Sinha et al., 2020). The learning-rate
 cooldown is the optimizers' (``schedules``).
 
+``r1_gamma`` (0 in the book) > 0 adds a lazy R1 penalty (Mescheder et al., 2018, lazily as
+StyleGAN2 does) to step 3's update on real images, on the iterations the caller compiles
+with ``regularize``: r1_gamma / 2 · r1_interval · E‖∇x logit D(x)‖², the interval making up
+for the iterations without it. With ``ema`` (``average``), the moving average of the
+generator takes its step at the end of the compiled iteration.
+
 ``fused_generator_pass`` (a speed option, off by default) changes step 2: the fakes for the
 discriminator are the generator-step's own training-mode output, computed once, instead of a
 separate inference-mode pass on other noise. That saves one generator forward pass (about a
@@ -48,6 +54,8 @@ from collections.abc import Callable
 import keras
 import tensorflow as tf
 
+from gan_pipeline.training.average import GeneratorAverage
+
 NON_FINITE = "non-finite loss:"
 
 
@@ -57,21 +65,25 @@ class GAN:
 
     ``loss(labels, predictions)`` is the mean loss of the discriminator's ``predictions``
     against ``labels`` (1 real, 0 fake); ``probability(predictions)`` gives the probabilities
-    of "real" they stand for, which the accuracy thresholds at 0.5. Both depend on the
-    discriminator's last layer, a sigmoid or a logit (``models.DiscriminatorOutput``).
+    of "real" they stand for, which the accuracy thresholds at 0.5, and ``logit`` their
+    logits, which R1 differentiates. All depend on the discriminator's last layer, a sigmoid
+    or a logit (``models.DiscriminatorOutput``).
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, *,
                  loss: Callable[[tf.Tensor, tf.Tensor], tf.Tensor],
                  probability: Callable[[tf.Tensor], tf.Tensor],
+                 logit: Callable[[tf.Tensor], tf.Tensor],
                  d_optimizer: keras.optimizers.Optimizer,
                  g_optimizer: keras.optimizers.Optimizer, z_dim: int, seed: int,
-                 fused_generator_pass: bool = False, ema: float = 0.0,
-                 label_smoothing: float = 0.0, top_k: float = 1.0):
+                 fused_generator_pass: bool = False, average: GeneratorAverage | None = None,
+                 label_smoothing: float = 0.0, top_k: float = 1.0, r1_gamma: float = 0.0,
+                 r1_interval: int = 1):
         self.generator = generator
         self.discriminator = discriminator
         self.loss = loss
         self.probability = probability
+        self.logit = logit
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.z_dim = z_dim
@@ -79,31 +91,25 @@ class GAN:
         self.fused_generator_pass = fused_generator_pass
         self.real_target = 1.0 - label_smoothing
         self.top_k = top_k
+        self.r1_weight = r1_gamma / 2 * r1_interval
         # Build the optimizer slots now: variables cannot be created inside the compiled step.
         d_optimizer.build(discriminator.trainable_variables)
         g_optimizer.build(generator.trainable_variables)
-        # An exponential moving average of the generator's weights (batch-norm statistics
-        # too), the generator a run with ema > 0 hands out; none with ema 0 (the book's).
-        self.ema = ema
-        self.averaged_generator = None
-        if ema > 0:
-            self.averaged_generator = keras.models.clone_model(generator)
-            self.averaged_generator.set_weights(generator.get_weights())
+        # The moving average of the generator, the generator a run with train.ema > 0 hands
+        # out; none with ema 0 (the book's).
+        self.average = average
+
+    @property
+    def averaged_generator(self) -> keras.Model | None:
+        return None if self.average is None else self.average.model
 
     @property
     def output_generator(self) -> keras.Model:
-        """The generator that is sampled, measured and saved: the average, if there is one."""
-        return self.averaged_generator or self.generator
-
-    def update_average(self) -> None:
-        """average ← decay · average + (1 − decay) · weights, after iteration t, with
-        decay = min(ema, (1 + t) / (10 + t)): early on, when the weights move most, the
-        average follows them closely instead of holding on to the random initial ones
-        (``tf.train.ExponentialMovingAverage``'s ``num_updates`` warm-up)."""
-        t = tf.cast(self.g_optimizer.iterations, tf.float32)
-        decay = tf.minimum(self.ema, (1.0 + t) / (10.0 + t))
-        for average, weight in zip(self.averaged_generator.weights, self.generator.weights):
-            average.assign(decay * average + (1.0 - decay) * weight)
+        """The generator that is sampled, measured and saved: the average, with its standing
+        batch-norm statistics, if there is one."""
+        if self.average is None:
+            return self.generator
+        return self.average.with_standing_statistics(int(self.g_optimizer.iterations.numpy()))
 
     @staticmethod
     def _loss_to_differentiate(optimizer, loss):
@@ -115,16 +121,31 @@ class GAN:
         variables = net.trainable_variables
         optimizer.apply_gradients(zip(tape.gradient(scaled_loss, variables), variables))
 
-    def _discriminator_update(self, images, label: float):
+    def _discriminator_update(self, images, label: float, regularize: bool = False):
+        """One update on ``images``, all labelled ``label``; with ``regularize`` (real
+        images), the R1 penalty joins the loss that is differentiated, not the one logged."""
         labels = tf.fill((tf.shape(images)[0], 1), label)
         with tf.GradientTape() as tape:
-            predictions = self.discriminator(images, training=True)
+            if regularize:
+                predictions, penalty = self._r1_penalty(images)
+            else:
+                predictions = self.discriminator(images, training=True)
             loss = self.loss(labels * self.real_target, predictions)
-            scaled = self._loss_to_differentiate(self.d_optimizer, loss)
+            objective = loss + self.r1_weight * penalty if regularize else loss
+            scaled = self._loss_to_differentiate(self.d_optimizer, objective)
         self._update(self.d_optimizer, tape, scaled, self.discriminator)
         probabilities = self.probability(predictions)
         accuracy = tf.reduce_mean(keras.metrics.binary_accuracy(labels, probabilities))
         return loss, accuracy
+
+    def _r1_penalty(self, images):
+        """The discriminator's predictions on ``images``, and E‖∇x logit D(x)‖² there."""
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            predictions = self.discriminator(images, training=True)
+            logits = tf.reduce_sum(tf.cast(self.logit(predictions), tf.float32))
+        gradients = tf.cast(tape.gradient(logits, images), tf.float32)
+        return predictions, tf.reduce_mean(tf.reduce_sum(tf.square(gradients), axis=[1, 2, 3]))
 
     def _generator_loss(self, generated):
         """The discriminator's loss on ``generated`` labelled real: what the generator
@@ -139,15 +160,15 @@ class GAN:
         labels = tf.ones((tf.shape(predictions)[0], 1))
         return self.loss(labels, predictions)
 
-    def replica_step(self, real_images, noise_fake, noise_gen):
+    def replica_step(self, real_images, noise_fake, noise_gen, regularize: bool = False):
         """One replica's share of the iteration: its real images, its noise for the fakes the
         discriminator sees, and its noise for the generator's update."""
         if self.fused_generator_pass:
-            return self._fused_replica_step(real_images, noise_gen)
+            return self._fused_replica_step(real_images, noise_gen, regularize)
         fake_images = self.generator(noise_fake, training=False)  # the book's `predict`
         # The discriminator's updates touch no generator state: the first one may run while
         # the fakes are made.
-        d_real = self._discriminator_update(real_images, 1.0)
+        d_real = self._discriminator_update(real_images, 1.0, regularize)
         with tf.control_dependencies(d_real):
             d_fake = self._discriminator_update(fake_images, 0.0)
         with tf.GradientTape() as tape:
@@ -161,13 +182,13 @@ class GAN:
         self._update(self.g_optimizer, tape, scaled, self.generator)
         return self._logs(d_real, d_fake, g_loss)
 
-    def _fused_replica_step(self, real_images, noise_gen):
+    def _fused_replica_step(self, real_images, noise_gen, regularize: bool):
         """The fakes for the discriminator are the generator step's own training-mode output,
         computed once: there is no second generator pass to order."""
         with tf.GradientTape() as tape:
             generated = self.generator(noise_gen, training=True)
             with tape.stop_recording():
-                d_real = self._discriminator_update(real_images, 1.0)
+                d_real = self._discriminator_update(real_images, 1.0, regularize)
                 with tf.control_dependencies(d_real):
                     d_fake = self._discriminator_update(tf.stop_gradient(generated), 0.0)
             with tf.control_dependencies(d_fake):
@@ -185,10 +206,11 @@ class GAN:
             "g_loss": g_loss,
         }
 
-    def train_iteration(self, images, batch_size: int):
+    def train_iteration(self, images, batch_size: int, regularize: bool = False):
         """One iteration of the book's loop: draw the global batch's randomness, split it, step, reduce.
 
-        ``images`` holds the whole training set; ``batch_size`` is per replica.
+        ``images`` holds the whole training set; ``batch_size`` is per replica;
+        ``regularize``: this iteration's real-image update carries the R1 penalty.
         """
         strategy = tf.distribute.get_strategy()
         global_batch = batch_size * strategy.num_replicas_in_sync
@@ -203,14 +225,20 @@ class GAN:
                                    (ctx.replica_id_in_sync_group + 1) * batch_size])
 
         data = (shard(tf.gather(images, idx)), shard(noise_fake), shard(noise_gen))
-        logs = strategy.run(self.replica_step, args=data)
+        logs = strategy.run(self.replica_step, args=(*data, regularize))
         logs = {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
                 for k, v in logs.items()}
+        if self.average is not None:
+            # Reads the generator's updated weights and update count: TensorFlow orders the
+            # ops on one variable as the program does.
+            before = tf.cast(self.g_optimizer.iterations - 1, tf.float32) * global_batch
+            self.average.update(before, global_batch)
         for name, value in logs.items():  # fail at the iteration that diverged, not later
             tf.debugging.assert_all_finite(value, f"{NON_FINITE} {name}")
         return logs
 
-    def compiled_iteration(self, batch_size: int, jit_compile: bool):
-        """``train_iteration`` as one graph (optionally XLA-compiled) for a fixed batch size."""
-        return tf.function(lambda images: self.train_iteration(images, batch_size),
+    def compiled_iteration(self, batch_size: int, jit_compile: bool, regularize: bool = False):
+        """``train_iteration`` as one graph (optionally XLA-compiled) for a fixed batch size,
+        with or without the R1 penalty."""
+        return tf.function(lambda images: self.train_iteration(images, batch_size, regularize),
                            jit_compile=jit_compile)

@@ -28,6 +28,7 @@ from gan_pipeline.errors import InputError
 from gan_pipeline.formats.digests import array_sha256
 from gan_pipeline.formats.history import HistoryRow
 from gan_pipeline.formats.quality_rows import QualityRow
+from gan_pipeline.training.average import GeneratorAverage
 from gan_pipeline.training.checkpoints import Checkpoints, Progress, clear, fingerprint
 from gan_pipeline.training.gan import GAN, NON_FINITE
 from gan_pipeline.training.models import NETS, ImageShape, build_discriminator, build_generator
@@ -103,13 +104,20 @@ def build_gan(model_cfg: ModelConfig, train_cfg: TrainConfig, image_shape: Image
     output = NETS[model_cfg.arch].discriminator_output
     lr = train_cfg.adam.learning_rate
     d_lr = train_cfg.adam.discriminator_learning_rate or lr
-    return GAN(build_generator(model_cfg, image_shape, synchronized_bn=replicated),
-               build_discriminator(model_cfg, image_shape, synchronized_bn=replicated),
-               loss=output.loss, probability=output.probability,
+    generator = build_generator(model_cfg, image_shape, synchronized_bn=replicated)
+    discriminator = build_discriminator(model_cfg, image_shape, synchronized_bn=replicated,
+                                        spectral_norm=train_cfg.spectral_norm)
+    average = None
+    if train_cfg.ema > 0:
+        average = GeneratorAverage(generator, train_cfg.ema, train_cfg.ema_rampup,
+                                   model_cfg.z_dim)
+    return GAN(generator, discriminator,
+               loss=output.loss, probability=output.probability, logit=output.logit,
                d_optimizer=adam(train_cfg, d_lr, 2), g_optimizer=adam(train_cfg, lr, 1),
-               z_dim=model_cfg.z_dim, seed=train_cfg.seed, ema=train_cfg.ema,
+               z_dim=model_cfg.z_dim, seed=train_cfg.seed, average=average,
                label_smoothing=train_cfg.label_smoothing,
-               fused_generator_pass=train_cfg.fused_generator_pass, top_k=train_cfg.top_k)
+               fused_generator_pass=train_cfg.fused_generator_pass, top_k=train_cfg.top_k,
+               r1_gamma=train_cfg.r1_gamma, r1_interval=train_cfg.r1_interval)
 
 
 def train(model_cfg: ModelConfig, train_cfg: TrainConfig, runtime_cfg: TrainRuntimeConfig,
@@ -149,8 +157,11 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, runtime_cfg: TrainRunt
     with strategy.scope():
         gan = build_gan(model_cfg, train_cfg, images.shape[1:])
     step = gan.compiled_iteration(train_cfg.batch_size, runtime_cfg.jit_compile)
-    # A call of its own: it runs after the whole iteration, so it averages updated weights.
-    average = tf.function(gan.update_average) if gan.averaged_generator else None
+    # R1 is lazy: its own graph, for the iterations that carry it.
+    regularized_step = step
+    if train_cfg.r1_gamma:
+        regularized_step = gan.compiled_iteration(train_cfg.batch_size,
+                                                  runtime_cfg.jit_compile, regularize=True)
     grid = train_cfg.progress_grid
     fixed_noise = noise(train_cfg.seed, grid.rows * grid.cols, model_cfg.z_dim)
     data = tf.convert_to_tensor(images)
@@ -203,7 +214,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, runtime_cfg: TrainRunt
             mininterval=1.0 if sys.stderr.isatty() else 30.0, disable=not chief) as bar:
         for iteration in range(start + 1, train_cfg.iterations + 1):
             try:
-                logs = step(data)
+                logs = (regularized_step if iteration % train_cfg.r1_interval == 0
+                        else step)(data)
             except tf.errors.InvalidArgumentError as err:
                 if NON_FINITE not in str(err):
                     raise
@@ -211,8 +223,6 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, runtime_cfg: TrainRunt
                     f" (last good checkpoint: iteration {last_saved})")
                 raise NonFiniteLossError(f"a loss became NaN or inf at iteration {iteration}; "
                                          f"training stopped{kept}") from None
-            if average is not None:
-                average()
             bar.update()
             if iteration % train_cfg.sample_interval == 0:
                 point = HistoryRow(iteration, *(float(logs[k]) for k in
