@@ -70,6 +70,8 @@ ROWS: list[tuple[str, tuple[str, ...], dict]] = [
      {"model.arch": "dcgan_lite"}),
     ("+ top-k generator updates, k = half the batch, with train.seed 43", (),
      {"train.top_k": 0.5, "train.seed": 43}),
+    ("+ lazy R1, gamma 0.0025 every 16 iterations, with train.seed 43", (),
+     {"train.r1_gamma": 0.0025, "train.seed": 43}),
 ]
 
 

@@ -14,6 +14,10 @@ Variants (``--variants``, comma-separated; the first is the baseline of the rati
   fp32-nondet, bf16-nondet   ... without op determinism (``runtime.train.deterministic: false``);
   fp32+fused, bf16+fused   ... with ``train.fused_generator_pass: true`` (one generator
                 forward per iteration instead of two; see src/gan_pipeline/training/gan.py).
+  bf16+ema, +sn, +r1, +topk, +lite   ... with one lever of docs/recipe.md: ``train.ema``
+                10, ``train.spectral_norm``, ``train.r1_gamma`` 0.0025 (lazy: the penalty
+                every ``train.r1_interval`` iterations), ``train.top_k`` 0.5, or
+                ``model.arch: dcgan_lite``: what each costs per iteration.
 Thread counts (``runtime.train.intra_op_threads``/``inter_op_threads``) apply to every variant of a
 run, since TensorFlow fixes them at start-up: compare them across runs with --threads.
 
@@ -92,14 +96,26 @@ class SeedLoop:
             self.gan.train_on_batch(z, self.real)
 
 
+# The train params each lever variant changes.
+LEVERS = {"fused": {"fused_generator_pass": True}, "ema": {"ema": 10.0},
+          "sn": {"spectral_norm": True}, "r1": {"r1_gamma": 0.0025}, "topk": {"top_k": 0.5}}
+
+
 class ProjectStep:
     def __init__(self, params, images: np.ndarray, precision: str, option: str):
         self.deterministic = option != "-nondet"
         self._set_determinism()
-        cfg = params.train.model_copy(update={"fused_generator_pass": option == "fused"})
+        cfg = params.train.model_copy(update=LEVERS.get(option, {}))
+        model = params.model.model_copy(update={"arch": "dcgan_lite"} if option == "lite"
+                                        else {})
         keras.mixed_precision.set_global_policy(precision)  # layers take it when built
-        self.gan = build_gan(params.model, cfg, images.shape[1:])
+        self.gan = build_gan(model, cfg, images.shape[1:])
         self.step = self.gan.compiled_iteration(cfg.batch_size, option == "xla")
+        # Lazy R1, as the training loop runs it: its own graph every r1_interval iterations.
+        self.r1_interval = cfg.r1_interval if cfg.r1_gamma else 0
+        if self.r1_interval:
+            self.regularized = self.gan.compiled_iteration(cfg.batch_size, False, True)
+        self.iteration = 0
         self.data = tf.convert_to_tensor(images)
 
     def _set_determinism(self) -> None:
@@ -111,7 +127,9 @@ class ProjectStep:
     def run(self, iterations: int) -> None:
         self._set_determinism()
         for _ in range(iterations):
-            logs = self.step(self.data)
+            self.iteration += 1
+            lazy = self.r1_interval and self.iteration % self.r1_interval == 0
+            logs = (self.regularized if lazy else self.step)(self.data)
         float(logs["g_loss"])  # wait for the last step to finish
 
 
@@ -125,9 +143,14 @@ def main() -> None:
     p.add_argument("--variants", default="seed_loop,fp32,bf16,fp32+xla,bf16+xla,fp32-nondet,"
                                           "bf16-nondet,fp32+fused,bf16+fused")
     p.add_argument("--threads", default="0,0", help="intra_op,inter_op (0: TF default)")
+    p.add_argument("--batch-size", type=int, help="instead of train.batch_size (the "
+                                                  "recipe's is 64)")
     args = p.parse_args()
 
     params = load_params(args.params)
+    if args.batch_size:
+        params = params.model_copy(update={"train": params.train.model_copy(
+            update={"batch_size": args.batch_size})})
     if (params.data.dataset, params.model.arch) != ("mnist", "dcgan"):
         # The seed loop and the analytic FLOP count are the book's model on MNIST.
         p.error(f"measures the book's dcgan on mnist; params has {params.model.arch} on "
@@ -169,7 +192,9 @@ def main() -> None:
     for name in names:
         med = statistics.median(rates[name])
         rounds = " ".join(f"{x:.2f}" for x in rates[name])
-        gflops = med * flops_per_iteration(train.batch_size, "fused" in name) / 1e9
+        # The analytic count is the book's nets': none for dcgan_lite's.
+        gflops = (float("nan") if "lite" in name
+                  else med * flops_per_iteration(train.batch_size, "fused" in name) / 1e9)
         print(f"{name:<14}{med:>14.2f}{rounds:>24}{med / base:>14.2f}{gflops:>10.1f}")
 
 
