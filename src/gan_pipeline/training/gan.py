@@ -228,14 +228,15 @@ class GAN:
         logs = strategy.run(self.replica_step, args=(*data, regularize))
         logs = {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
                 for k, v in logs.items()}
-        if self.average is not None:
-            # Reads the generator's updated weights and update count: TensorFlow orders the
-            # ops on one variable as the program does.
-            before = tf.cast(self.g_optimizer.iterations - 1, tf.float32) * global_batch
-            self.average.update(before, global_batch)
         for name, value in logs.items():  # fail at the iteration that diverged, not later
             tf.debugging.assert_all_finite(value, f"{NON_FINITE} {name}")
         return logs
+
+    def update_average(self, global_batch: int) -> None:
+        """The average's step after an iteration. Its own call, after the iteration's: inside
+        the step it raced the generator's update (two side-by-side runs differed)."""
+        before = tf.cast(self.g_optimizer.iterations - 1, tf.float32) * global_batch
+        self.average.update(before, global_batch)
 
     def compiled_iteration(self, batch_size: int, jit_compile: bool, regularize: bool = False):
         """``train_iteration`` as one graph (optionally XLA-compiled) for a fixed batch size,

@@ -157,6 +157,9 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, runtime_cfg: TrainRunt
     with strategy.scope():
         gan = build_gan(model_cfg, train_cfg, images.shape[1:])
     step = gan.compiled_iteration(train_cfg.batch_size, runtime_cfg.jit_compile)
+    average = None
+    if gan.average is not None:
+        average = tf.function(lambda: gan.update_average(global_batch))
     # R1 is lazy: its own graph, for the iterations that carry it.
     regularized_step = step
     if train_cfg.r1_gamma:
@@ -223,6 +226,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, runtime_cfg: TrainRunt
                     f" (last good checkpoint: iteration {last_saved})")
                 raise NonFiniteLossError(f"a loss became NaN or inf at iteration {iteration}; "
                                          f"training stopped{kept}") from None
+            if average is not None:
+                average()
             bar.update()
             if iteration % train_cfg.sample_interval == 0:
                 point = HistoryRow(iteration, *(float(logs[k]) for k in
