@@ -8,7 +8,7 @@ Two things make it the average the literature means, not a lagging copy:
   half-life is ``ema`` thousand images whatever the batch size; and the half-life is at
   most ``ema_rampup`` × the images seen before the iteration, so early on, when the
   weights move most, the average follows them instead of holding on to the initial ones.
-  The update runs inside the compiled training step.
+  The update is its own compiled call after each iteration.
 * **Standing batch-norm statistics** (BigGAN): only the trainable weights are averaged. The
   batch-norm moving statistics of the trained generator belong to its own weights, not to
   the average's, so before the average is used they are recomputed for it: each batch-norm
@@ -49,8 +49,7 @@ class GeneratorAverage:
         return 0.5 ** (batch_images / tf.maximum(half_life, 1e-8))
 
     def update(self, images_before, batch_images: int) -> None:
-        """One iteration's step of the average (inside the compiled step, after the
-        generator's update)."""
+        """One iteration's step of the average, after the iteration."""
         beta = self.decay(images_before, batch_images)
         for average, weight in self._pairs:
             average.assign(beta * average + (1.0 - beta) * weight)

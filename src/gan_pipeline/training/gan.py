@@ -38,7 +38,7 @@ cooldown is the optimizers' (``schedules``).
 StyleGAN2 does) to step 3's update on real images, on the iterations the caller compiles
 with ``regularize``: r1_gamma / 2 · r1_interval · E‖∇x logit D(x)‖², the interval making up
 for the iterations without it. With ``ema`` (``average``), the moving average of the
-generator takes its step at the end of the compiled iteration.
+generator takes its step after each iteration (``update_average``).
 
 ``fused_generator_pass`` (a speed option, off by default) changes step 2: the fakes for the
 discriminator are the generator-step's own training-mode output, computed once, instead of a
