@@ -60,7 +60,7 @@ ROWS: list[tuple[str, tuple[str, ...], dict]] = [
     ("+ cooldown 25 % and top-k 0.5", (), {"train.lr_cooldown": 0.25, "train.top_k": 0.5}),
     ("+ learning-rate cooldown over the last 25 %, with train.seed 43", (),
      {"train.lr_cooldown": 0.25, "train.seed": 43}),
-    # The EMA done right (in the step, standing batch-norm statistics, a half-life of
+    # The EMA done right (its own compiled call, standing batch-norm statistics, a half-life of
     # 10,000 images ramped up), the discriminator's regularisers, the rebalanced nets.
     ("+ EMA, half-life 10,000 images (ramped up)", (), {"train.ema": 10.0}),
     ("+ spectral normalisation of the discriminator", (), {"train.spectral_norm": True}),
@@ -72,6 +72,9 @@ ROWS: list[tuple[str, tuple[str, ...], dict]] = [
      {"train.top_k": 0.5, "train.seed": 43}),
     ("+ lazy R1, gamma 0.0025 every 16 iterations, with train.seed 43", (),
      {"train.r1_gamma": 0.0025, "train.seed": 43}),
+    # The two levers that helped alone, together.
+    ("+ lazy R1 and spectral normalisation", (),
+     {"train.r1_gamma": 0.0025, "train.spectral_norm": True}),
 ]
 
 
