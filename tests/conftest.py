@@ -21,6 +21,9 @@ from gan_pipeline.formats.files import save_npz
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# A SIGTERM to pytest still runs the fixtures' teardown (sigterm_teardown.py).
+pytest_plugins = ["sigterm_teardown"]
+
 # `make test` runs two pytest-xdist workers (`--dist loadfile`): each module is one unit of
 # work, so that its module fixtures are built once. The longest modules go out first (the
 # per-module times this file prints at the end of a run), the rest in file order.
