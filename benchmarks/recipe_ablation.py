@@ -34,7 +34,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 # (what the row does, the recipe keys it takes out, what it adds or changes). The recipe is
 # compare/params.yaml's recipe run: batch 64, Adam 2e-4 with beta_1 0.5, the
-# discriminator's Adam at 4e-4 (two time-scales), one-sided label smoothing 0.1.
+# discriminator's Adam at 4e-4 (two time-scales), one-sided label smoothing 0.1, and lazy R1
+# (gamma 0.0025 every 16 iterations) since set H of docs/recipe.md, whose rows ran without it.
 # Row 1 is the recipe itself: the comparison's own recipe run may come from another host.
 ROWS: list[tuple[str, tuple[str, ...], dict]] = [
     ("the recipe, on this host (the reference of the rows after it)", (), {}),
@@ -75,6 +76,16 @@ ROWS: list[tuple[str, tuple[str, ...], dict]] = [
     # The two levers that helped alone, together.
     ("+ lazy R1 and spectral normalisation", (),
      {"train.r1_gamma": 0.0025, "train.spectral_norm": True}),
+    # Lazy R1 has joined the recipe since: rows 18 and 21 now run the recipe itself, and row
+    # 22 the recipe with spectral normalisation. Set H's second seeds, for its differences
+    # under twice one seed's spread, take R1 out again to measure what set H measured.
+    ("- lazy R1 + spectral normalisation, with train.seed 43", ("train.r1_gamma",),
+     {"train.spectral_norm": True, "train.seed": 43}),
+    ("- lazy R1 + EMA, half-life 10,000 images (ramped up), with train.seed 43",
+     ("train.r1_gamma",), {"train.ema": 10.0, "train.seed": 43}),
+    # Row 16 again: set H ran it before the EMA's update stopped racing the generator's.
+    ("- lazy R1 + EMA, half-life 10,000 images (ramped up)", ("train.r1_gamma",),
+     {"train.ema": 10.0}),
 ]
 
 

@@ -115,6 +115,10 @@ class ProjectStep:
         self.r1_interval = cfg.r1_interval if cfg.r1_gamma else 0
         if self.r1_interval:
             self.regularized = self.gan.compiled_iteration(cfg.batch_size, False, True)
+        # The moving average, as the training loop runs it: its own call after each iteration.
+        self.average = None
+        if self.gan.average is not None:
+            self.average = tf.function(lambda: self.gan.update_average(cfg.batch_size))
         self.iteration = 0
         self.data = tf.convert_to_tensor(images)
 
@@ -130,6 +134,8 @@ class ProjectStep:
             self.iteration += 1
             lazy = self.r1_interval and self.iteration % self.r1_interval == 0
             logs = (self.regularized if lazy else self.step)(self.data)
+            if self.average is not None:
+                self.average()
         float(logs["g_loss"])  # wait for the last step to finish
 
 

@@ -25,13 +25,13 @@ def test_a_runs_metrics_hold_how_long_it_trained_from_its_last_measurement():
 def test_the_table_has_a_row_per_run_with_its_changes_then_real_images():
     metrics = run_metrics(EVALUATION, [QualityRow(600, 600.0, 12.3, 8.5)])
     md = table([RunResult("dcgan", {}, metrics),
-                RunResult("recipe", {"train.ema": 0.999}, metrics)], 10, "MNIST")
+                RunResult("recipe", {"train.r1_gamma": 0.0025}, metrics)], 10, "MNIST")
     lines = md.splitlines()
     assert lines[0].startswith("Each run trains for 10 minutes of wall time")
     assert "10000 samples against the MNIST test set" in lines[0]
     assert lines[4] == ("| dcgan | params.yaml as it is | 600 | 10.0 | 12.35 | 8.50 | "
                         "0.610 |")
-    assert lines[5].startswith("| recipe | `train.ema=0.999` | 600 |")
+    assert lines[5].startswith("| recipe | `train.r1_gamma=0.0025` | 600 |")
     assert lines[6] == "| real MNIST (train vs test) | | | | 0.90 | 9.71 | 0.950 |"
 
 
