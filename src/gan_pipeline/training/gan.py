@@ -10,11 +10,12 @@ Per iteration, as in the book (§4.4.4), and in this order:
    optimizer updates, as two ``train_on_batch`` calls make; loss and accuracy are the mean of
    the two;
 4. train the generator through the frozen discriminator on fresh noise, with labels 1. Only
-   the generator's weights move. The discriminator runs in training mode, as the book's
-   Keras 2 ``gan.train_on_batch`` ran it: its batch norm normalises with the batch's own
-   statistics. (Keras 3 would run a non-trainable discriminator in inference mode, with
-   moving statistics that lag far behind early in training; the generator then "fools" it
-   at once and the book's losses are not reproduced.)
+   the generator's weights take a gradient step (with ``spectral_norm``, Keras's layers
+   still renormalise the discriminator's kernels). The discriminator runs in training mode,
+   as the book's Keras 2 ``gan.train_on_batch`` ran it: its batch norm normalises with the
+   batch's own statistics. (Keras 3 would run a non-trainable discriminator in inference
+   mode, with moving statistics that lag far behind early in training; the generator then
+   "fools" it at once and the book's losses are not reproduced.)
 
 Each phase waits for the one before it (control dependencies). TensorFlow otherwise runs
 independent ops of the graph at the same time, and nothing in the data links step 2 to the
