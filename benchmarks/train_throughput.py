@@ -110,15 +110,8 @@ class ProjectStep:
                                         else {})
         keras.mixed_precision.set_global_policy(precision)  # layers take it when built
         self.gan = build_gan(model, cfg, images.shape[1:])
-        self.step = self.gan.compiled_iteration(cfg.batch_size, option == "xla")
-        # Lazy R1, as the training loop runs it: its own graph every r1_interval iterations.
-        self.r1_interval = cfg.r1_interval if cfg.r1_gamma else 0
-        if self.r1_interval:
-            self.regularized = self.gan.compiled_iteration(cfg.batch_size, False, True)
-        # The moving average, as the training loop runs it: its own call after each iteration.
-        self.average = None
-        if self.gan.average is not None:
-            self.average = tf.function(lambda: self.gan.update_average(cfg.batch_size))
+        # Each iteration as the training loop runs it: lazy R1, the moving average's update.
+        self.run_iteration = self.gan.compiled_training(cfg.batch_size, option == "xla")
         self.iteration = 0
         self.data = tf.convert_to_tensor(images)
 
@@ -132,10 +125,7 @@ class ProjectStep:
         self._set_determinism()
         for _ in range(iterations):
             self.iteration += 1
-            lazy = self.r1_interval and self.iteration % self.r1_interval == 0
-            logs = (self.regularized if lazy else self.step)(self.data)
-            if self.average is not None:
-                self.average()
+            logs = self.run_iteration(self.iteration, self.data)
         float(logs["g_loss"])  # wait for the last step to finish
 
 

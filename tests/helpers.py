@@ -44,6 +44,8 @@ def shrink(raw: dict, *, train_images: int | str = 64, iterations: int = 4,
     raw["prepare"]["train_images"] = train_images
     raw["train"].update(iterations=iterations, sample_interval=sample_interval,
                         batch_size=batch_size)
+    # Lazy R1 (the comparison's recipe) must fall on an iteration of the shrunk run.
+    raw["train"]["r1_interval"] = min(raw["train"]["r1_interval"], iterations)
     raw["classifier"].update(train_images=train_images, epochs=1, batch_size=batch_size)
     raw["evaluate"].update(samples=40, real_images=40, batch_size=16, score_splits=2)
     raw["train"]["eval_samples"] = 64

@@ -124,6 +124,17 @@ def test_a_cooldown_needs_the_runs_end_in_iterations():
         parse_params(raw)
 
 
+def test_lazy_r1_must_fall_on_an_iteration_of_the_run():
+    raw = _with("train.r1_gamma", 0.0025)
+    raw["train"].update(iterations=100, sample_interval=100, eval_interval=None,
+                        r1_interval=101)
+    with pytest.raises(ConfigError, match=r"train.r1_interval: must be <= train.iterations "
+                                          r"\(100\), or no iteration carries the R1"):
+        parse_params(raw)
+    raw["train"]["r1_interval"] = 100
+    assert parse_params(raw).train.r1_interval == 100
+
+
 def test_levers_that_are_off_stay_out_of_the_trajectorys_hash():
     """So that adding a lever keeps earlier checkpoints and references valid; a cooldown
     makes the run's length part of the trajectory."""

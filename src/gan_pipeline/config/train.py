@@ -73,6 +73,10 @@ class TrainConfig(Section):
             raise KeyedError(("eval_interval",), f"must divide train.iterations "
                              f"({self.iterations}), so that the run ends measured",
                              self.eval_interval)
+        if self.r1_gamma and self.r1_interval > self.iterations:
+            raise KeyedError(("r1_interval",), f"must be <= train.iterations "
+                             f"({self.iterations}), or no iteration carries the R1 penalty",
+                             self.r1_interval)
         if self.lr_cooldown and self.max_minutes is not None:
             raise KeyedError(("lr_cooldown",), "needs the run's end in iterations: it cools "
                              "down over the last part of train.iterations, which a "

@@ -36,10 +36,10 @@ fakes that the discriminator rates most real (Sinha et al., 2020). The learning-
 cooldown is the optimizers' (``schedules``).
 
 ``r1_gamma`` (0 in the book) > 0 adds a lazy R1 penalty (Mescheder et al., 2018, lazily as
-StyleGAN2 does) to step 3's update on real images, on the iterations the caller compiles
-with ``regularize``: r1_gamma / 2 · r1_interval · E‖∇x logit D(x)‖², the interval making up
-for the iterations without it. With ``ema`` (``average``), the moving average of the
-generator takes its step after each iteration (``update_average``).
+StyleGAN2 does) to step 3's update on real images, on every r1_interval-th iteration:
+r1_gamma / 2 · r1_interval · E‖∇x logit D(x)‖², the interval making up for the iterations
+without it. With ``ema`` (``average``), the moving average of the generator takes its step
+after each iteration (``update_average``). ``compiled_training`` runs both as training does.
 
 ``fused_generator_pass`` (a speed option, off by default) changes step 2: the fakes for the
 discriminator are the generator-step's own training-mode output, computed once, instead of a
@@ -93,6 +93,7 @@ class GAN:
         self.real_target = 1.0 - label_smoothing
         self.top_k = top_k
         self.r1_weight = r1_gamma / 2 * r1_interval
+        self.r1_interval = r1_interval if r1_gamma else 0  # 0: no iteration carries R1
         # Build the optimizer slots now: variables cannot be created inside the compiled step.
         d_optimizer.build(discriminator.trainable_variables)
         g_optimizer.build(generator.trainable_variables)
@@ -244,3 +245,26 @@ class GAN:
         with or without the R1 penalty."""
         return tf.function(lambda images: self.train_iteration(images, batch_size, regularize),
                            jit_compile=jit_compile)
+
+    def compiled_training(self, batch_size: int, jit_compile: bool
+                          ) -> Callable[[int, tf.Tensor], dict]:
+        """Iteration ``n``'s work, ``run(n, images)`` → its logs: the compiled iteration, with
+        R1 (lazy: its own graph) on every ``r1_interval``-th, then the average's update. The
+        training loop and benchmarks/train_throughput.py both run this, so the benchmark
+        times what training does. Called in the strategy's scope, whose global batch the
+        average counts."""
+        step = self.compiled_iteration(batch_size, jit_compile)
+        regularized = (self.compiled_iteration(batch_size, jit_compile, regularize=True)
+                       if self.r1_interval else None)
+        average = None
+        if self.average is not None:
+            global_batch = batch_size * tf.distribute.get_strategy().num_replicas_in_sync
+            average = tf.function(lambda: self.update_average(global_batch))
+
+        def run(iteration: int, images: tf.Tensor) -> dict:
+            lazy = regularized is not None and iteration % self.r1_interval == 0
+            logs = (regularized if lazy else step)(images)
+            if average is not None:
+                average()
+            return logs
+        return run

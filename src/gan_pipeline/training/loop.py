@@ -154,17 +154,9 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, runtime_cfg: TrainRunt
     print(f"train: {type(strategy).__name__}, {strategy.num_replicas_in_sync} replica(s), "
           f"global batch {global_batch}, precision {policy}, "
           f"{'chief' if chief else 'worker (no outputs)'}", flush=True)
-    with strategy.scope():
+    with strategy.scope():  # which compiled_training reads for the global batch
         gan = build_gan(model_cfg, train_cfg, images.shape[1:])
-    step = gan.compiled_iteration(train_cfg.batch_size, runtime_cfg.jit_compile)
-    average = None
-    if gan.average is not None:
-        average = tf.function(lambda: gan.update_average(global_batch))
-    # R1 is lazy: its own graph, for the iterations that carry it.
-    regularized_step = step
-    if train_cfg.r1_gamma:
-        regularized_step = gan.compiled_iteration(train_cfg.batch_size,
-                                                  runtime_cfg.jit_compile, regularize=True)
+        run_iteration = gan.compiled_training(train_cfg.batch_size, runtime_cfg.jit_compile)
     grid = train_cfg.progress_grid
     fixed_noise = noise(train_cfg.seed, grid.rows * grid.cols, model_cfg.z_dim)
     data = tf.convert_to_tensor(images)
@@ -217,8 +209,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, runtime_cfg: TrainRunt
             mininterval=1.0 if sys.stderr.isatty() else 30.0, disable=not chief) as bar:
         for iteration in range(start + 1, train_cfg.iterations + 1):
             try:
-                logs = (regularized_step if iteration % train_cfg.r1_interval == 0
-                        else step)(data)
+                logs = run_iteration(iteration, data)
             except tf.errors.InvalidArgumentError as err:
                 if NON_FINITE not in str(err):
                     raise
@@ -226,8 +217,6 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, runtime_cfg: TrainRunt
                     f" (last good checkpoint: iteration {last_saved})")
                 raise NonFiniteLossError(f"a loss became NaN or inf at iteration {iteration}; "
                                          f"training stopped{kept}") from None
-            if average is not None:
-                average()
             bar.update()
             if iteration % train_cfg.sample_interval == 0:
                 point = HistoryRow(iteration, *(float(logs[k]) for k in
