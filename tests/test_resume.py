@@ -41,7 +41,10 @@ def _train(workdir: Path) -> subprocess.Popen:
 
 
 
+# Two trainings at the real size, one after the other: on an AVX2 host, beside another
+# worker's real-size trainings (test_determinism's), they outlasted the suite's 600 s.
 @pytest.mark.slow
+@pytest.mark.timeout(1200)
 def test_sigterm_then_resume_ends_with_the_uninterrupted_runs_bytes(
         tmp_path, mnist_shaped_data, untrained_classifier, straight_pair):
     straight = straight_pair[0]
