@@ -38,7 +38,10 @@ def pytest_configure(config) -> None:
         workers = _children() if config.pluginmanager.has_plugin("dsession") else []
         if workers:  # xdist's controller, with workers running
             for pid in workers:
-                os.kill(pid, signum)
+                try:
+                    os.kill(pid, signum)
+                except ProcessLookupError:
+                    pass  # it exited since _children looked
             return
         raise KeyboardInterrupt(f"stopped by signal {signum}")
 
