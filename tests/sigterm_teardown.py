@@ -16,19 +16,19 @@ would cut its teardown short. SIGKILL still stops everything."""
 
 import os
 import signal
-from pathlib import Path
+
+import psutil
 
 
 def _children() -> list[int]:
     """The pids of this process's live children: in xdist's controller, its workers."""
-    me, pids = str(os.getpid()), []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    pids = []
+    for child in psutil.Process().children():
         try:
-            state, ppid = stat.read_text().rsplit(")", 1)[1].split()[:2]
-        except (OSError, IndexError):
+            if child.status() != psutil.STATUS_ZOMBIE:
+                pids.append(child.pid)
+        except psutil.NoSuchProcess:
             continue  # it exited meanwhile
-        if ppid == me and state != "Z":
-            pids.append(int(stat.parent.name))
     return pids
 
 
