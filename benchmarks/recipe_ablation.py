@@ -86,6 +86,9 @@ ROWS: list[tuple[str, tuple[str, ...], dict]] = [
     # Row 16 again: set H ran it before the EMA's update stopped racing the generator's.
     ("- lazy R1 + EMA, half-life 10,000 images (ramped up)", ("train.r1_gamma",),
      {"train.ema": 10.0}),
+    # The recipe's R1 gamma is StyleGAN2-ADA's heuristic; a quarter and four times it.
+    ("lazy R1 gamma 0.000625 instead of 0.0025", (), {"train.r1_gamma": 0.000625}),
+    ("lazy R1 gamma 0.01 instead of 0.0025", (), {"train.r1_gamma": 0.01}),
 ]
 
 
