@@ -35,7 +35,8 @@ REPO = Path(__file__).resolve().parents[1]
 # (what the row does, the recipe keys it takes out, what it adds or changes). The recipe is
 # compare/params.yaml's recipe run: batch 64, Adam 2e-4 with beta_1 0.5, the
 # discriminator's Adam at 4e-4 (two time-scales), one-sided label smoothing 0.1, and lazy R1
-# (gamma 0.0025 every 16 iterations) since set H of docs/recipe.md, whose rows ran without it.
+# every 16 iterations since set H of docs/recipe.md, whose rows ran without it: gamma 0.0025
+# until set M, 0.01 since.
 # Row 1 is the recipe itself: the comparison's own recipe run may come from another host.
 ROWS: list[tuple[str, tuple[str, ...], dict]] = [
     ("the recipe, on this host (the reference of the rows after it)", (), {}),
@@ -89,7 +90,8 @@ ROWS: list[tuple[str, tuple[str, ...], dict]] = [
     # The recipe's R1 gamma is StyleGAN2-ADA's heuristic; a quarter and four times it.
     ("lazy R1 gamma 0.000625 instead of 0.0025", (), {"train.r1_gamma": 0.000625}),
     ("lazy R1 gamma 0.01 instead of 0.0025", (), {"train.r1_gamma": 0.01}),
-    # Row 27's gain is under twice the seed spread: its second seed, against row 2.
+    # Row 27's gain is under twice the seed spread: its second seed, against row 2. Since
+    # set M, gamma 0.01 is the recipe's, so rows 27 and 28 now run rows 1 and 2.
     ("lazy R1 gamma 0.01, with train.seed 43", (), {"train.r1_gamma": 0.01, "train.seed": 43}),
 ]
 
