@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 # compare/params.yaml's recipe run: batch 64, Adam 2e-4 with beta_1 0.5, the
 # discriminator's Adam at 4e-4 (two time-scales), one-sided label smoothing 0.1, and lazy R1
 # every 16 iterations since set H of docs/recipe.md, whose rows ran without it: gamma 0.0025
-# until set M, 0.01 since.
+# until set M, 0.01 until set P, 0.02 since.
 # Row 1 is the recipe itself: the comparison's own recipe run may come from another host.
 ROWS: list[tuple[str, tuple[str, ...], dict]] = [
     ("the recipe, on this host (the reference of the rows after it)", (), {}),
