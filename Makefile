@@ -13,7 +13,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: setup pipeline pull test verify reproduce commit-unchanged bench postgresql chromium \
-	team-stack team-member nginx
+	team-stack team-member team-revoke team-migrate nginx
 
 setup: $(STAMP)
 
@@ -71,22 +71,32 @@ postgresql:
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(APT_INSTALL) --no-install-recommends chromium >/dev/null; }
 
-# PostgreSQL, SeaweedFS (S3) and an MLflow server, each behind a password (docs/mlflow.md:
-# A team's stack); team-member adds a user to the running stack: NAME=alice [PROMOTER=1].
+# PostgreSQL, SeaweedFS (S3) behind nginx, and an MLflow server, each behind a password
+# (docs/mlflow.md: A team's stack). It runs in the foreground until Ctrl-C. On the running
+# stack, team-member adds a user (NAME=alice [PROMOTER=1]) and team-revoke removes one;
+# team-migrate (stack stopped) gives the members of an older stack their own S3 keys.
 STACK_DIR ?= .team-stack
 MLFLOW_PORT ?= 5000
-team-stack: $(STAMP) postgresql $(if $(TEAM_STACK_HOST),nginx)
+STACK_URI = http://$(or $(TEAM_STACK_HOST),127.0.0.1):$(MLFLOW_PORT)
+team-stack: $(STAMP) postgresql nginx
 	PATH="$(CURDIR)/$(BIN):$$PATH" STACK_DIR=$(STACK_DIR) MLFLOW_PORT=$(MLFLOW_PORT) \
 		scripts/team_stack.sh
 
-# In front of the S3 gateway when the stack listens beyond 127.0.0.1.
+# In front of the S3 gateway: a member's write never overwrites an object.
 nginx:
 	@command -v nginx >/dev/null 2>&1 || { $(APT_INSTALL) nginx-light >/dev/null; }
 
 team-member: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" python -m gan_pipeline.team.access add-member $(NAME) \
-		$(if $(filter 1,$(PROMOTER)),--promoter) --stack-dir $(STACK_DIR) \
-		--uri http://$(or $(TEAM_STACK_HOST),127.0.0.1):$(MLFLOW_PORT)
+		$(if $(filter 1,$(PROMOTER)),--promoter) --stack-dir $(STACK_DIR) --uri $(STACK_URI)
+
+team-revoke: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" python -m gan_pipeline.team.access revoke-member $(NAME) \
+		--stack-dir $(STACK_DIR) --uri $(STACK_URI)
+
+team-migrate: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" python -m gan_pipeline.team.access migrate \
+		--stack-dir $(STACK_DIR)
 
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" python benchmarks/train_throughput.py

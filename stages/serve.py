@@ -1,6 +1,6 @@
-"""Command serve: serve a registered generator version (the champion by default) with
-`mlflow models serve`, once its generator file is checked against the sha256 its run
-recorded. It serves the checked copy, so what answers is what was checked.
+"""Command serve: serve a promoted generator version (the champion by default) with
+`mlflow models serve`, once each of its files is checked against the sha256 recorded at its
+promotion. It serves the checked copy, so what answers is what was checked.
 
     python stages/serve.py --params params.yaml [--version 3] [--port 5001]
 """
@@ -19,7 +19,7 @@ from gan_pipeline import cli
 from gan_pipeline.config.mlflow import PromoteParams
 from gan_pipeline.errors import InputError
 from gan_pipeline.tracking import store
-from gan_pipeline.tracking.model_integrity import download_verified
+from gan_pipeline.tracking.model_integrity import download_promoted
 from gan_pipeline.tracking.registry import CHAMPION
 
 
@@ -39,8 +39,9 @@ def main(args, params):
                 raise InputError(f"model {name} has no {CHAMPION} alias in "
                                  f"{store.tracking_uri()}: promote a version first "
                                  f"(stages/promote.py) or pass --version") from None
-        model_dir = download_verified(client, name, str(version), Path(tmp))
-        print(f"serve: {name} version {version}: generator file checked; serving it on "
+        model_dir = download_promoted(client, name, str(version), Path(tmp))
+        print(f"serve: {name} version {version}: its files are the promoted ones; serving "
+              f"it on "
               f"http://{args.host}:{args.port}/invocations", flush=True)
         # It starts `uvicorn` by name: this interpreter's environment first.
         path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"

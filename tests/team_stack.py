@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,13 +21,15 @@ from repo_helpers import git_commit_all, run
 from gan_pipeline.team import secrets_file
 
 BUCKET = "dcgan"
+UP_TIMEOUT_S = 180
 
 
 @dataclass
 class Stack:
     dir: Path
     pg_port: int
-    s3: str
+    s3: str  # nginx, the users' way in
+    gateway: str  # the S3 gateway itself, the MLflow server's way in
     mlflow: str
     output: list[str]  # what the script printed until it was up
 
@@ -47,6 +50,15 @@ class Stack:
         self.output += [done.stdout, done.stderr]
         return self.credentials(name)
 
+    def revoke(self, name: str) -> subprocess.CompletedProcess:
+        done = subprocess.run(
+            ["make", "-s", "--no-print-directory", "-C", str(REPO), "team-revoke",
+             f"NAME={name}", f"STACK_DIR={self.dir}",
+             f"MLFLOW_PORT={self.mlflow.rsplit(':', 1)[1]}"],
+            capture_output=True, text=True, timeout=120)
+        self.output += [done.stdout, done.stderr]
+        return done
+
 
 @contextmanager
 def running_stack(settings: dict[str, str] | None = None) -> Iterator[Stack]:
@@ -60,19 +72,19 @@ def running_stack(settings: dict[str, str] | None = None) -> Iterator[Stack]:
            "S3_PORT": str(s3), "MLFLOW_PORT": str(server),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            **(settings or {})}
-    proc = subprocess.Popen(["bash", str(REPO / "scripts/team_stack.sh")], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    lines = []
-    for line in proc.stdout:  # the script exits (closing it) if it cannot come up
-        lines.append(line)
-        if line.startswith("team-stack: up"):
-            break
-    assert proc.poll() is None, "".join(lines) + proc.stdout.read()
+    log = root / "team-stack.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(["bash", str(REPO / "scripts/team_stack.sh")], env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
+        deadline = time.monotonic() + UP_TIMEOUT_S
+        while "team-stack: up" not in log.read_text():
+            assert proc.poll() is None, log.read_text()  # it exits if it cannot come up
+            assert time.monotonic() < deadline, f"not up in {UP_TIMEOUT_S} s:\n{log.read_text()}"
+            time.sleep(0.5)
         host = (settings or {}).get("TEAM_STACK_HOST", "127.0.0.1")
-        yield Stack(root / "stack", pg, f"http://{host}:{s3}", f"http://{host}:{server}",
-                    lines)
+        yield Stack(root / "stack", pg, f"http://{host}:{s3}", f"http://127.0.0.1:{s3 + 4}",
+                    f"http://{host}:{server}", [log.read_text()])
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)
@@ -98,12 +110,17 @@ def mlflow_env(keys: dict[str, str]) -> dict[str, str]:
 
 def member_pushed(stack: Stack, built_repo: tuple[Path, str], dest: Path) -> Path:
     """Clone A: the session's built repo, its comparison run too (both locked, as in this
-    repo), recorded in the stack's MLflow server and pushed to its S3 by a member."""
+    repo), recorded in the stack's MLflow server and pushed to its S3 by member alice; its
+    run cache pushed by bob, a promoter (members' keys cannot write it)."""
     member = stack.add_member("alice")
+    promoter = stack.add_member("bob", promoter=True)
     shutil.copytree(built_repo[0], dest, symlinks=True)
     use_s3_remote(dest, stack, member)
     done = run(["dvc", "repro", "--all-pipelines"], dest, env=mlflow_env(member))
     stack.output += [done.stdout, done.stderr]
-    run(["dvc", "push", "--run-cache"], dest)
+    run(["dvc", "push"], dest)
+    use_s3_remote(dest, stack, promoter, name="promoter")
+    done = run(["dvc", "push", "--run-cache", "-r", "promoter"], dest)
+    assert "ERROR" not in done.stdout + done.stderr, done.stdout + done.stderr
     git_commit_all(dest)  # the locks
     return dest

@@ -97,12 +97,12 @@ def test_objects_missing_from_the_remote_are_named(team_stack, pushed, tmp_path)
 def test_a_rerun_completes_an_interrupted_push_and_pull(team_stack, pushed, tmp_path):
     """An interrupted transfer has moved some objects and not others: a push or pull of
     some outputs only. The rerun of the whole command completes it."""
-    use_s3_remote(pushed, team_stack, team_stack.credentials("alice"), name="partial",
-                  prefix="partial")
+    use_s3_remote(pushed, team_stack, team_stack.credentials("bob"), name="partial",
+                  prefix="dvc/partial")  # a promoter's key writes all of dvc/
     run(["dvc", "push", "-r", "partial", "models/generator.keras"], pushed)
     run(["dvc", "push", "-r", "partial"], pushed)
     b = clone(pushed, tmp_path / "clone-b", team_stack)
-    run(["dvc", "remote", "modify", "--local", "team", "url", f"s3://{BUCKET}/partial"], b)
+    run(["dvc", "remote", "modify", "--local", "team", "url", f"s3://{BUCKET}/dvc/partial"], b)
     run(["dvc", "pull", "reports/samples.png"], b)
     assert not (b / "models/generator.keras").exists()
     run(["dvc", "pull"], b)

@@ -1,5 +1,5 @@
-"""The team stack's secrets: one shell-sourceable ``KEY=value`` file, mode 0600, generated at
-the stack's first start and only ever added to.
+"""The team stack's secrets: shell-sourceable ``KEY=value`` files, mode 0600: the stack's own,
+generated at its first start, and each user's credentials.
 
 It lives in the stack's folder (``.team-stack/``, ignored by git and outside every DVC
 output). A file that others can read is refused, as ssh refuses such a key. Writes go to a
@@ -22,13 +22,12 @@ from pathlib import Path
 from gan_pipeline.errors import InputError
 
 # What the stack's first start generates: its admin, its read-only CI user, PostgreSQL's
-# password, an S3 key pair per role (the MLflow server's, the members', CI's read-only one)
-# and the key that signs MLflow's sessions.
+# password, the S3 key pairs of the MLflow server and of CI (read-only), and the key that
+# signs MLflow's sessions. Each member's S3 key pair is made with them (team.access).
 STACK_SECRETS = {
     "MLFLOW_ADMIN_PASSWORD": "password", "MLFLOW_CI_PASSWORD": "password",
     "PG_PASSWORD": "password", "MLFLOW_FLASK_SERVER_SECRET_KEY": "password",
     "S3_SERVER_ACCESS_KEY_ID": "key_id", "S3_SERVER_SECRET_ACCESS_KEY": "password",
-    "S3_MEMBER_ACCESS_KEY_ID": "key_id", "S3_MEMBER_SECRET_ACCESS_KEY": "password",
     "S3_CI_ACCESS_KEY_ID": "key_id", "S3_CI_SECRET_ACCESS_KEY": "password",
 }
 # Values need no quoting in a shell: url-safe secrets, and URLs.
@@ -66,13 +65,17 @@ def add(path: Path, new: dict[str, str]) -> None:
     taken = sorted(set(new) & set(current))
     if taken:
         raise InputError(f"{path} already holds {', '.join(taken)}")
-    lines = [f"{key}={value}" for key, value in {**current, **new}.items()]
+    write(path, {**current, **new})
+
+
+def write(path: Path, values: dict[str, str]) -> None:
+    """Replace ``path`` with ``values``, in one rename."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
     try:
         with os.fdopen(fd, "w") as out:
             out.write("# The team stack's secrets (make team-stack). Keep this file 0600.\n")
-            out.write("\n".join(lines) + "\n")
+            out.write("".join(f"{key}={value}\n" for key, value in values.items()))
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
