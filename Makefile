@@ -1,4 +1,5 @@
-# The two commands of the README, and what they need. Each one installs what it needs first.
+# The two commands of the README, and what they need. Each one installs what it needs first
+# (CUDA=1: the GPU build).
 #   make pipeline   - set up, then run the whole DVC pipeline (dvc repro)
 #   make pull       - dvc pull, once the cache files the locks name are checked
 #   make test       - set up, then run the test suite
@@ -10,19 +11,27 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# CUDA=1, or a GPU that nvidia-smi lists: TensorFlow with its CUDA libraries, from
+# requirements-cuda.lock (requirements.lock's versions, and NVIDIA's wheels).
+CUDA ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1)
+LOCK := $(if $(filter 1,$(CUDA)),requirements-cuda.lock,requirements.lock)
+STAMP := $(VENV)/.installed-$(basename $(LOCK))
 
 .PHONY: setup pipeline pull test verify reproduce commit-unchanged bench postgresql chromium \
 	team-stack team-member team-revoke team-migrate nginx
 
 setup: $(STAMP)
 
-# Everything comes pinned from requirements.lock (regenerate it from requirements.in with
-# the command at the top of requirements.in).
-$(STAMP): requirements.lock pyproject.toml
+# Everything comes pinned from the lock (regenerate it from its .in file with the command at
+# its top). An install that fails removes the half-built .venv, so the next one starts clean.
+$(STAMP): $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet -r $(LOCK) && \
+		$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . || \
+		{ rm -rf $(VENV); echo "setup: installing $(LOCK) failed; removed the half-built" \
+		"$(VENV), so that the next make starts clean" >&2; exit 1; }
+	@[ "$(CUDA)" != 1 ] || nvidia-smi -L >/dev/null 2>&1 || echo "setup: CUDA=1, but" \
+		"nvidia-smi lists no GPU: TensorFlow's CUDA build is installed, and runs on the CPU"
 	touch $@
 
 # What the default remote (or the team's) already holds is pulled, not trained again; what

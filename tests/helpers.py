@@ -227,11 +227,48 @@ def measured(workdir: Path) -> list[tuple]:
             for r in quality_rows.read_csv(workdir / "reports/quality.csv")]
 
 
-def start_train_stage(workdir: Path, env: dict) -> subprocess.Popen:
-    """The train stage as a real process in ``workdir``, its output merged into stdout."""
+class LineReader:
+    """A child's merged output, read line by line on a thread: each wait for a line, and the
+    rest of the output, has a deadline, so a silent or hung child fails the test, named."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.proc, self.lines = proc, []
+        self._done = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line)
+        self._done.set()
+
+    def wait_for(self, prefix: str, timeout_s: float) -> str:
+        """The first line that starts with ``prefix``; AssertionError at the deadline."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            found = next((line for line in self.lines if line.startswith(prefix)), None)
+            if found is not None:
+                return found
+            if self._done.is_set():
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"no line starting {prefix!r} in {timeout_s} s:\n"
+                             f"{''.join(self.lines)}")
+
+    def rest(self, timeout_s: float) -> str:
+        """Everything it printed, once it has exited (within ``timeout_s``)."""
+        self.proc.wait(timeout=timeout_s)
+        self._done.wait(timeout=timeout_s)
+        return "".join(self.lines)
+
+
+def start_train_stage(workdir: Path, env: dict, cpus: str | None = None
+                      ) -> subprocess.Popen:
+    """The train stage as a real process in ``workdir`` (on the CPUs ``cpus`` only, through
+    taskset), its output merged into stdout."""
+    taskset = ["taskset", "-c", cpus] if cpus is not None else []
     return subprocess.Popen(
-        [sys.executable, "-u", str(REPO / "stages" / "train.py"), "--params", "params.yaml",
-         *TRAIN_ARGS], cwd=workdir, env={**os.environ, **env}, text=True,
+        [*taskset, sys.executable, "-u", str(REPO / "stages" / "train.py"), "--params",
+         "params.yaml", *TRAIN_ARGS], cwd=workdir, env={**os.environ, **env}, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 

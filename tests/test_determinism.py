@@ -17,6 +17,7 @@ from helpers import (measured, output_digests, real_params, real_size, start_tra
 pytestmark = pytest.mark.slow
 
 ITERATIONS, SAMPLE_INTERVAL = 100, 50
+THREAD_ITERATIONS = 20
 
 
 def test_two_processes_train_the_same_bytes(straight_pair):
@@ -41,3 +42,24 @@ def test_two_mirrored_processes_train_the_same_bytes(tmp_path: Path, mnist_shape
     outputs = train_outputs(SAMPLE_INTERVAL, ITERATIONS)
     first, second = (output_digests(work, outputs) for work, _ in procs)
     assert first == second
+
+
+def test_the_thread_count_decides_the_bits_and_the_visible_cores_do_not(tmp_path,
+                                                                        mnist_shaped_data):
+    """The facts the bits classes rest on (docs/reproducibility.md: What decides the bits):
+    at the real batch size, one intra-op thread trains other bits than two, and two threads
+    on one visible core (taskset) train the bits of two threads on every core."""
+    runs = {}
+    for name, threads, cpus in [("1 thread", 1, None), ("2 threads", 2, None),
+                                ("2 threads on core 0", 2, "0")]:
+        raw = real_size(real_params(), THREAD_ITERATIONS, THREAD_ITERATIONS)
+        raw["runtime"]["train"]["intra_op_threads"] = threads
+        work = train_workdir(tmp_path / name.replace(" ", "-"), raw, mnist_shaped_data)
+        proc = start_train_stage(work, {}, cpus)
+        out = proc.communicate(timeout=600)[0]
+        assert proc.returncode == 0, out
+        runs[name] = output_digests(work, ["models/generator.keras",
+                                           "reports/state_digests.json"])
+    assert runs["2 threads on core 0"] == runs["2 threads"]
+    assert runs["1 thread"]["models/generator.keras"] != runs["2 threads"][
+        "models/generator.keras"]

@@ -3,6 +3,10 @@ the exact host beside it for MLflow."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from gan_pipeline.platform_record import cpu_info, describe, onednn_isa, platform_class
 
 CPUINFO = """processor\t: 0
@@ -45,11 +49,21 @@ def test_the_platform_class_names_what_decides_the_bits_and_no_cpu_model():
     assert record["precision"] == "float32"
     assert record["threads"] == {"intra_op": 0, "inter_op": 1}
     assert set(record["versions"]) == {"tensorflow", "keras", "numpy"}
-    assert record["cores"] >= 1
+    assert record["cores"] == len(os.sched_getaffinity(0))
     assert record["id"].startswith(f"{record['onednn_isa']}-float32-{record['cores']}cpu-")
     assert "model_name" not in str(record) and "family" not in str(record)
     assert platform_class("float32", 0, 1) == record  # no timestamps: same class, same bytes
     assert platform_class("mixed_bfloat16", 0, 1)["id"] != record["id"]
+
+
+def test_the_cores_are_those_the_process_may_run_on():
+    """TensorFlow sizes its thread pools by the visible cores (taskset's, a container's),
+    not the machine's: so does the record."""
+    done = subprocess.run(["taskset", "-c", str(min(os.sched_getaffinity(0))), sys.executable,
+                           "-c", "from gan_pipeline.platform_record import visible_cores; "
+                                 "print(visible_cores())"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "1", done.stderr
 
 
 def test_describe_adds_the_exact_cpu_to_the_class():

@@ -4,10 +4,12 @@ metrics within the measured seed spread on another."""
 from __future__ import annotations
 
 import json
+import os
 
 from helpers import REPO
 from gan_pipeline.verification.report import first_difference
-from gan_pipeline.verification.reproduce import KEPT, TOLERANCES, _keep_differing, compare
+from gan_pipeline.verification.reproduce import (KEPT, TOLERANCES, _keep_differing,
+                                                  committed_cores, compare, pinned)
 
 
 def _lock(platform: str, generator: str) -> dict:
@@ -54,3 +56,16 @@ def test_a_differing_output_is_kept_for_a_closer_look(tmp_path):
     assert not (repo / KEPT / "stale.json").exists()
     assert "reports/reproduction/models/generator.keras" in lines[-1]
     assert _keep_differing(clone, repo, _lock("a", "g"), _lock("a", "g")) == []
+
+
+def test_the_reproduction_runs_on_the_committed_runs_threads_and_cores():
+    """dvc.lock's platform record is the committed AVX512-BF16 reference's: 2 cores."""
+    import yaml
+    assert committed_cores(REPO, yaml.safe_load((REPO / "dvc.lock").read_text())) == 2
+    first = min(os.sched_getaffinity(0))
+    taskset, env = pinned(1)
+    assert env == {"TF_NUM_INTRAOP_THREADS": "1"}
+    assert taskset == (["taskset", "-c", str(first)] if len(os.sched_getaffinity(0)) > 1
+                       else [])
+    assert pinned(len(os.sched_getaffinity(0)))[0] == []  # no more cores than it saw
+    assert pinned(None) == ([], {})

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
-from helpers import (TRAIN_ARGS, REPO, measured, output_digests, real_params,
+from helpers import (TRAIN_ARGS, REPO, LineReader, measured, output_digests, real_params,
                      real_size_workdir, shrink, start_train_stage, synthetic_images,
                      train_outputs, train_workdir)
 from repo_helpers import git_commit_all, run
@@ -51,13 +51,12 @@ def test_sigterm_then_resume_ends_with_the_uninterrupted_runs_bytes(
     interrupted = real_size_workdir(tmp_path / "interrupted", mnist_shaped_data,
                                     untrained_classifier)
     proc = _train(interrupted)
-    for line in proc.stdout:  # let it pass a checkpoint, then stop it mid-run
-        if line.startswith("30 [D loss"):
-            started = time.monotonic()
-            proc.send_signal(signal.SIGTERM)
-            break
-    output = proc.stdout.read()
-    assert proc.wait(timeout=120) == 128 + signal.SIGTERM, output
+    out = LineReader(proc)
+    out.wait_for("30 [D loss", timeout_s=600)  # past a checkpoint: stop it mid-run
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    output = out.rest(timeout_s=120)
+    assert proc.returncode == 128 + signal.SIGTERM, output
     assert "interrupted: SIGTERM at iteration" in output
     assert time.monotonic() - started < 30  # it stops after the current iteration
     assert not (interrupted / "models/generator.keras").exists()
@@ -101,14 +100,43 @@ def test_every_lever_resumes_to_the_uninterrupted_runs_state(tmp_path):
     assert [d.iteration for d in straight] == [2, 4, 6]
 
 
+def test_mixed_float16_trains_checkpoints_and_resumes_to_the_same_bytes(tmp_path):
+    """The GPU's precision (`precision: auto` picks it there), on the CPU: its loss scale is
+    part of the state, saved in the checkpoint and restored on resuming."""
+    def workdir(name: str) -> Path:
+        work = _workdir(tmp_path / name)
+        raw = yaml.safe_load((work / "params.yaml").read_text())
+        raw["runtime"]["train"]["precision"] = "mixed_float16"
+        (work / "params.yaml").write_text(yaml.safe_dump(raw))
+        return work
+
+    straight, interrupted = workdir("straight"), workdir("interrupted")
+    proc = _train(straight)
+    output = LineReader(proc).rest(timeout_s=600)
+    assert proc.returncode == 0, output
+    assert '"precision": "mixed_float16"' in (straight / "reports/platform.json").read_text()
+    proc = _train(interrupted)
+    out = LineReader(proc)
+    out.wait_for("30 [D loss", timeout_s=600)
+    proc.send_signal(signal.SIGTERM)
+    output = out.rest(timeout_s=120)
+    assert proc.returncode == 128 + signal.SIGTERM, output
+    proc = _train(interrupted)
+    output = LineReader(proc).rest(timeout_s=600)
+    assert proc.returncode == 0 and "resuming from the checkpoint of iteration" in output, \
+        output
+    outputs = train_outputs(10, 60)
+    assert output_digests(interrupted, outputs) == output_digests(straight, outputs)
+
+
 def test_a_checkpoint_of_other_params_is_refused_unless_starting_fresh(tmp_path):
     work = _workdir(tmp_path / "work")
     proc = _train(work)
-    for line in proc.stdout:
-        if line.startswith("20 [D loss"):
-            proc.send_signal(signal.SIGINT)
-            break
-    assert proc.wait(timeout=120) == 128 + signal.SIGINT
+    out = LineReader(proc)
+    out.wait_for("20 [D loss", timeout_s=300)
+    proc.send_signal(signal.SIGINT)
+    out.rest(timeout_s=120)
+    assert proc.returncode == 128 + signal.SIGINT
     params = yaml.safe_load((work / "params.yaml").read_text())
     params["model"]["leaky_relu_alpha"]["dcgan"] = 0.2  # other activations
     (work / "params.yaml").write_text(yaml.safe_dump(params))
@@ -187,11 +215,10 @@ def test_after_sigkill_the_next_dvc_repro_resumes_to_the_uninterrupted_runs_byte
                                 **os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{repo}/m.db",
                                 "PYTHONUNBUFFERED": "1",  # the log line arrives at once
                                 "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
-    for line in proc.stdout:
-        if line.startswith("30 [D loss"):
-            os.killpg(proc.pid, signal.SIGKILL)  # DVC and the stage, at once
-            break
-    proc.wait(timeout=60)
+    out = LineReader(proc)
+    out.wait_for("30 [D loss", timeout_s=600)
+    os.killpg(proc.pid, signal.SIGKILL)  # DVC and the stage, at once
+    out.rest(timeout_s=60)
     assert list((repo / "checkpoints/train").glob("ckpt-*.index"))
 
     resumed = run(["dvc", "repro", "train"], repo).stdout

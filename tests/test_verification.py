@@ -4,6 +4,7 @@ lock current; a changed constant of the step fails at the first recorded iterati
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -75,6 +76,14 @@ def test_verify_records_a_reference_then_passes_against_it(repo):
     path.write_text("{not json")
     broken = verify(repo)
     assert broken.returncode == 1 and "not a verification reference" in broken.stdout
+    # Threads 0 and no core count: the replay cannot pin them, and says so.
+    unresolved = json.loads(reference.to_json())
+    del unresolved["platform"]["cores"]
+    path.write_text(json.dumps(unresolved))
+    refused = verify(repo)
+    assert refused.returncode == 1, refused.stdout
+    assert re.search(r"recorded with intra_op_threads 0 .* no core count, so the replay "
+                     r"cannot pin its threads \(this host would run \d+\)", refused.stdout)
     path.write_text(reference.to_json())
 
 
@@ -119,6 +128,6 @@ def test_a_changed_constant_fails_at_the_first_recorded_iteration(repo):
     assert "DIFFERENT" not in report
     # Failed already: the resumed replay is not run.
     assert "The resumed replay did not run" in report and "replay, resumed" not in report
-    # The mismatch names both platform classes (here the same one).
-    assert re.search(rf"first differing iteration {SAMPLE_INTERVAL} \((\S+) against \1\)",
-                     report)
+    # The mismatch names the bits class it was found in.
+    assert re.search(rf"first differing iteration {SAMPLE_INTERVAL} \(bits class \S+-"
+                     rf"\d+threads-[0-9a-f]{{8}}\)", report)

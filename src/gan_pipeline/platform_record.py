@@ -2,9 +2,11 @@
 
 * ``platform_class``: the facts that decide the bits, and so whether another machine can
   reproduce a run's bytes: the instruction set that oneDNN dispatches (not the CPU model: a
-  Zen 5 host reproduced a Zen 4 host's run bit for bit), the precision, the cores and
-  threads, the library versions. ``reports/platform.json`` holds it, so a run reproduced
-  on another host of the same class leaves ``dvc.lock`` unchanged.
+  Zen 5 host reproduced a Zen 4 host's run bit for bit), the precision, the threads (with
+  the visible cores, which set them where the params leave them to TensorFlow), the library
+  versions, and on a GPU its model, CUDA and cuDNN. ``reports/platform.json`` holds it, so
+  a run reproduced on another host of the same class leaves ``dvc.lock`` unchanged.
+  (docs/reproducibility.md: What decides the bits.)
 * ``describe``: that and the exact CPU, which MLflow and the verification reports record.
 """
 
@@ -72,21 +74,57 @@ def platform_class(precision: str, intra_op_threads: int, inter_op_threads: int
     import tensorflow as tf
 
     isa = onednn_isa(cpu_info(_cpuinfo())["isa_flags"])
+    gpus = tf.config.list_physical_devices("GPU")
     record = {
         "machine": platform.machine(),
         "onednn_isa": isa,
-        "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+        "gpus": [gpu_model(d) for d in gpus],
         "precision": precision,
-        # 0 is TensorFlow's own choice, which depends on the cores.
-        "cores": os.cpu_count(),
+        # Threads 0 are TensorFlow's choice: one per core this process may run on.
+        "cores": visible_cores(),
         "threads": {"intra_op": intra_op_threads, "inter_op": inter_op_threads},
         "onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
                      "numpy": np.__version__},
     }
-    gpus = f"-{len(record['gpus'])}gpu" if record["gpus"] else ""
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{isa}-{precision}-{record['cores']}cpu{gpus}")
+    if gpus:
+        record["cuda"] = cuda_versions()
+        name = f"{record['gpus'][0]}-{precision}-cuda{record['cuda']['driver']}"
+    else:
+        name = f"{isa}-{precision}-{record['cores']}cpu"
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
     return {"id": f"{name}-{json_sha256(record)[:8]}", **record}
+
+
+def visible_cores() -> int:
+    """The cores this process may run on (taskset's, a container's), which is what
+    TensorFlow sizes its thread pools by."""
+    return len(os.sched_getaffinity(0))
+
+
+def gpu_model(device) -> str:
+    import tensorflow as tf
+
+    return tf.config.experimental.get_device_details(device).get("device_name", device.name)
+
+
+def cuda_versions() -> dict[str, str]:
+    """The driver's CUDA version (as nvidia-smi reports it), and the CUDA and cuDNN that
+    TensorFlow was built with."""
+    import subprocess
+
+    import tensorflow as tf
+
+    try:
+        smi = subprocess.run(["nvidia-smi"], capture_output=True, text=True,
+                             timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        smi = ""
+    driver = re.search(r"CUDA Version:\s*([0-9.]+)", smi)
+    build = tf.sysconfig.get_build_info()
+    return {"driver": driver[1] if driver else "unknown",
+            "build": str(build.get("cuda_version", "?")),
+            "cudnn": str(build.get("cudnn_version", "?"))}
 
 
 def _cpuinfo() -> str:

@@ -54,8 +54,13 @@ def write_text(path: str | Path, text: str) -> None:
     write_bytes(path, text.encode())
 
 
+def json_bytes(obj: Any) -> bytes:
+    """The bytes of ``obj`` as every JSON output holds it: sorted keys, indented."""
+    return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
+
+
 def write_json(path: str | Path, obj: Any) -> None:
-    write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    write_bytes(path, json_bytes(obj))
 
 
 def save_npz(path: str | Path, arrays: Mapping[str, np.ndarray]) -> None:

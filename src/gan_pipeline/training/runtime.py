@@ -25,13 +25,13 @@ def cpu_has_native_bf16() -> bool:
 
 
 def resolve_precision(precision: str) -> str:
-    """``auto`` -> the policy measured fastest for this machine (docs/performance.md: Speed
-    options)."""
+    """``auto`` -> mixed_float16 on a GPU (its tensor cores' precision), mixed_bfloat16 on a
+    CPU with native bf16, else float32 (docs/performance.md: Speed options)."""
     if precision != "auto":
         return precision
-    if not tf.config.list_physical_devices("GPU") and cpu_has_native_bf16():
-        return "mixed_bfloat16"
-    return "float32"
+    if tf.config.list_physical_devices("GPU"):
+        return "mixed_float16"
+    return "mixed_bfloat16" if cpu_has_native_bf16() else "float32"
 
 
 def configure_runtime(cfg: TrainRuntimeConfig) -> tf.distribute.Strategy:

@@ -1,15 +1,18 @@
-"""The committed references of `make verify`, one per platform class:
-``verification/references/<class id>.json``.
+"""The committed references of `make verify`, one per bits class:
+``verification/references/<bits class id>.json``.
 
-A reference holds what a host of its class made from the committed params: the cheap
-stages' output hashes, and the first iterations' history rows and state digests. Bits match
-only within a class, so each class is verified against its own reference; the committed
-run's class is also verified against ``dvc.lock`` and the committed reports.
+A reference holds what a host made from the committed params: its platform record, the
+cheap stages' output hashes, and the first iterations' history rows and state digests.
+Bits match only within a bits class (``bits_class``: the platform record without the cores,
+its threads resolved), so each host is verified against the reference of its class, its
+replay pinned to the reference's threads; the committed run's class is also verified
+against ``dvc.lock`` and the committed reports.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,13 +57,48 @@ class Reference:
         return json.dumps(asdict(self), indent=1, sort_keys=True) + "\n"
 
 
-def path_for(repo: Path, class_id: str) -> Path:
-    return repo / REFERENCES / f"{class_id}.json"
+def bits_class(platform: dict[str, Any]) -> dict[str, Any]:
+    """What decides a run's bits, of its platform record: every fact but the cores and the
+    inter-op threads, with the intra-op threads resolved (0 is TensorFlow's choice: one per
+    visible core). Measured: the intra-op thread count decides the bits; the visible cores
+    at a fixed count, and the inter-op threads, do not (docs/reproducibility.md: What
+    decides the bits). A count that cannot be resolved (0, no cores recorded) stays None."""
+    facts = {k: v for k, v in platform.items() if k not in ("id", "cores", "threads")}
+    intra = platform["threads"]["intra_op"] or platform.get("cores") or None
+    return {**facts, "intra_op_threads": intra}
+
+
+def bits_id(bits: dict[str, Any]) -> str:
+    """A name for a bits class: ``avx2-float32-2threads-<digest of every fact>``."""
+    device = bits["gpus"][0] if bits["gpus"] else bits["onednn_isa"]
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_",
+                  f"{device}-{bits['precision']}-{bits['intra_op_threads']}threads")
+    return f"{name}-{json_sha256(bits)[:8]}"
+
+
+def without_threads(bits: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in bits.items() if k != "intra_op_threads"}
+
+
+def path_for(repo: Path, platform: dict[str, Any]) -> Path:
+    return repo / REFERENCES / f"{bits_id(bits_class(platform))}.json"
 
 
 def load(path: Path, params_sha256: str) -> Reference:
     """The reference at ``path``; refused in one line if malformed or recorded for other
     params."""
+    ref = read(path)
+    if ref.params_sha256 != params_sha256:
+        raise ReferenceError(f"{path}: recorded for other params (params digest "
+                             f"{ref.params_sha256[:12]}…, now {params_sha256[:12]}…); record "
+                             f"it again with `make verify RECORD=1` on a host of its class, "
+                             f"or delete it")
+    return ref
+
+
+def read(path: Path) -> Reference:
+    """The reference at ``path``, whatever params it was recorded for; refused in one line
+    if malformed."""
     try:
         raw = json.loads(path.read_text())
         ref = Reference(**{**raw, "state_digests": [
@@ -72,11 +110,6 @@ def load(path: Path, params_sha256: str) -> Reference:
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise ReferenceError(f"{path}: not a verification reference ({type(err).__name__}: "
                              f"{err}); record it again with `make verify RECORD=1`") from None
-    if ref.params_sha256 != params_sha256:
-        raise ReferenceError(f"{path}: recorded for other params (params digest "
-                             f"{ref.params_sha256[:12]}…, now {params_sha256[:12]}…); record "
-                             f"it again with `make verify RECORD=1` on a host of its class, "
-                             f"or delete it")
     return ref
 
 

@@ -49,12 +49,19 @@ def prefix_params(raw_params: dict[str, Any], iterations: int,
             "runtime": runtime}
 
 
-def _start(repo: Path, workdir: Path, log) -> subprocess.Popen:
+def pinned_threads(threads: int) -> dict[str, str]:
+    """The environment that runs TensorFlow on ``threads`` intra-op threads where its params
+    leave the count to it (0), whatever the cores: the thread count decides the bits."""
+    return {"TF_NUM_INTRAOP_THREADS": str(threads)}
+
+
+def _start(repo: Path, workdir: Path, threads: int, log) -> subprocess.Popen:
     args = [a for flag, path in OUTPUTS.items() for a in (flag, path)]
     return subprocess.Popen(
         [sys.executable, "-u", str(repo / "stages" / "train.py"), "--params", "params.yaml",
          "--data", "data/prepared/dataset.npz", *args],
-        cwd=workdir, env={**os.environ, "PYTHONPATH": str(repo / "src")},
+        cwd=workdir, env={**os.environ, "PYTHONPATH": str(repo / "src"),
+                          **pinned_threads(threads)},
         stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -68,11 +75,11 @@ def _wait(proc: subprocess.Popen, deadline: float, what: str) -> int:
 
 
 def replay(repo: Path, workdir: Path, raw_params: dict[str, Any], iterations: int,
-           data: Path, classifier: Path, interrupt_at: int | None = None,
-           timeout_s: float = 3600, log=None) -> Prefix:
+           data: Path, classifier: Path, threads: int,
+           interrupt_at: int | None = None, timeout_s: float = 3600, log=None) -> Prefix:
     """Train the first ``iterations`` of ``raw_params``'s run with ``repo``'s code in
-    ``workdir``; with ``interrupt_at``, SIGTERM once the checkpoint of that iteration is
-    written, then run the stage again, which resumes."""
+    ``workdir``, on ``threads`` intra-op threads; with ``interrupt_at``, SIGTERM once the
+    checkpoint of that iteration is written, then run the stage again, which resumes."""
     workdir.mkdir(parents=True)
     (workdir / "params.yaml").write_text(
         yaml.safe_dump(prefix_params(raw_params, iterations, interrupt_at)))
@@ -83,7 +90,7 @@ def replay(repo: Path, workdir: Path, raw_params: dict[str, Any], iterations: in
     log = log or sys.stdout
     start = time.monotonic()
     deadline = start + timeout_s
-    proc = _start(repo, workdir, log)
+    proc = _start(repo, workdir, threads, log)
     if interrupt_at is not None:
         checkpoint = workdir / "checkpoints" / "train" / f"ckpt-{interrupt_at}.index"
         while not checkpoint.exists():
@@ -98,7 +105,7 @@ def replay(repo: Path, workdir: Path, raw_params: dict[str, Any], iterations: in
         if code != SIGTERM_EXIT:
             raise ReplayError(f"the interrupted run exited {code}, not {SIGTERM_EXIT} "
                               f"(SIGTERM's checkpoint-and-exit)")
-        proc = _start(repo, workdir, log)
+        proc = _start(repo, workdir, threads, log)
     code = _wait(proc, deadline, "the replay")
     if code != 0:
         raise ReplayError(f"the replay's train stage exited {code}")

@@ -30,17 +30,22 @@ class Report:
     lines: list[str] = field(default_factory=list)
     times: list[tuple[str, float]] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
+    bits_id: str = "?"  # this host's bits class, once known
 
-    def platform(self, here: dict[str, Any], cpu: str, on_committed: bool) -> None:
+    def platform(self, here: dict[str, Any], cpu: str, bits_id: str, threads: int,
+                 on_committed: bool) -> None:
         committed = ("the committed run's class (its platform record is dvc.lock's)"
                      if on_committed else "not the committed run's class: dvc.lock and the "
                      "committed history are not compared, only this class's reference")
+        self.bits_id = bits_id
         self.lines.append(f"- This host: `{here['id']}` ({cpu}, {here['onednn_isa']}, "
-                          f"{here['precision']}, {here['cores']} cores): {committed}.")
+                          f"{here['precision']}, {here['cores']} visible cores); the replays "
+                          f"run on {threads} intra-op threads, bits class `{bits_id}`: "
+                          f"{committed}.")
 
     def references(self, classes: list[str]) -> None:
-        self.lines.append("- Classes with a committed reference (verified on a host of "
-                          f"that class): {', '.join(f'`{c}`' for c in classes) or 'none'}.")
+        self.lines.append("- Bits classes with a committed reference (verified on a host "
+                          f"of that class): {', '.join(f'`{c}`' for c in classes) or 'none'}.")
 
     def ran(self, what: str) -> None:
         self.checks.append(Check(what, True, ""))
@@ -59,9 +64,9 @@ class Report:
         result = "; ".join(results) or "not compared"
         self.outputs.append(f"| `{path}` | `{md5[:12]}` | {result} |")
 
-    def prefix(self, ours_name: str, theirs_name: str, ours, theirs, ours_class: str,
-               theirs_class: str) -> None:
-        """Compare two prefixes: history lines, then state digests (when both have them)."""
+    def prefix(self, ours_name: str, theirs_name: str, ours, theirs) -> None:
+        """Compare two prefixes of this host's bits class: history lines, then state digests
+        (when both have them)."""
         what = f"{ours_name} against {theirs_name}"
         i, matched = first_difference(ours.history[1:], theirs.history[1:],
                                       lambda line: line.split(",")[0])
@@ -73,8 +78,7 @@ class Report:
             self.checks.append(Check(
                 f"{what}: history", False,
                 f"matched up to iteration {matched or 0}; first difference: "
-                f"`{rows[i]}` against `{theirs_rows[i]}` ({ours_class} against "
-                f"{theirs_class})"))
+                f"`{rows[i]}` against `{theirs_rows[i]}` (bits class {self.bits_id})"))
         else:
             self.checks.append(Check(f"{what}: history", True,
                                      f"identical up to iteration {matched}"))
@@ -93,8 +97,8 @@ class Report:
             first = longer.state_digests[i].iteration
             self.checks.append(Check(f"{what}: state digests", False,
                                      f"matched up to iteration {matched or 0}; first "
-                                     f"differing iteration {first} ({ours_class} against "
-                                     f"{theirs_class})"))
+                                     f"differing iteration {first} (bits class "
+                                     f"{self.bits_id})"))
 
     def passed(self) -> bool:
         return all(c.passed for c in self.checks)

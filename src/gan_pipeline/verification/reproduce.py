@@ -5,7 +5,9 @@ In a temporary clone of HEAD it runs `dvc repro --force` on the default pipeline
 nothing. On the committed run's platform class every output hash must equal dvc.lock's; on
 another class, bits differ, and the headline metrics must lie within the tolerances of
 ``verification/tolerances.json`` (a measured seed spread, relative to each metric) of the
-committed ones. Writes
+committed ones. TensorFlow runs on the committed run's thread count (which decides the
+bits), and where this host has more cores than that run saw, on as many (taskset), which
+platform.json records. Writes
 ``reports/reproduction.md`` (also printed), and keeps each reproduced output file that
 differs from the lock's, up to 1 MB, in ``reports/reproduction/`` for a closer look.
 """
@@ -13,7 +15,9 @@ differs from the lock's, up to 1 MB, in ``reports/reproduction/`` for a closer l
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -23,7 +27,9 @@ from pathlib import Path
 
 import yaml
 
-from gan_pipeline.formats.files import write_text
+from gan_pipeline.formats.files import json_bytes, write_text
+from gan_pipeline.verification import references
+from gan_pipeline.verification.replay import pinned_threads
 from gan_pipeline.verification.verify import lock_outs, venv_env
 
 TOLERANCES = Path("verification/tolerances.json")
@@ -89,6 +95,26 @@ def _keep_differing(clone: Path, repo: Path, committed_lock: dict, new_lock: dic
     return ["", f"- Kept for a closer look: {', '.join(kept)}."] if kept else []
 
 
+def committed_cores(repo: Path, lock: dict) -> int | None:
+    """The cores the committed run saw (its platform record, as a reference holds it)."""
+    committed_md5 = lock_outs(lock, ["train"]).get("reports/platform.json")
+    cores = [r.platform["cores"] for r in map(references.read, references.all_references(repo))
+             if hashlib.md5(json_bytes(r.platform)).hexdigest() == committed_md5]
+    return cores[0] if cores else None
+
+
+def pinned(cores: int | None) -> tuple[list[str], dict[str, str]]:
+    """(a taskset prefix, an environment) that run the reproduction as the committed run
+    ran: TensorFlow on its thread count, and, where this host has more cores, on as many
+    cores, which platform.json records. Nothing where the committed record is unknown."""
+    if cores is None:
+        return [], {}
+    visible = sorted(os.sched_getaffinity(0))
+    taskset = ["taskset", "-c", ",".join(map(str, visible[:cores]))] \
+        if len(visible) > cores else []
+    return taskset, pinned_threads(cores)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--report", default="reports/reproduction.md")
@@ -107,11 +133,13 @@ def main() -> None:
         local_config = repo / ".dvc" / "config.local"  # a team's remote and credentials
         if local_config.exists():
             shutil.copy2(local_config, clone / ".dvc" / "config.local")
-        env = venv_env(MLFLOW_TRACKING_URI=f"sqlite:///{Path(tmp) / 'mlflow.db'}")
-        print(f"reproduce: dvc repro --force in a clone of {head[:12]} (pulling nothing)",
-              flush=True)
-        subprocess.run(["dvc", "repro", "--force", "dvc.yaml"], cwd=clone, check=True,
-                       env=env)
+        cores = committed_cores(repo, yaml.safe_load((repo / "dvc.lock").read_text()))
+        taskset, threads = pinned(cores)
+        env = venv_env(MLFLOW_TRACKING_URI=f"sqlite:///{Path(tmp) / 'mlflow.db'}", **threads)
+        print(f"reproduce: dvc repro --force in a clone of {head[:12]} (pulling nothing)"
+              f"{f', on {cores} threads' if cores else ''}", flush=True)
+        subprocess.run([*taskset, "dvc", "repro", "--force", "dvc.yaml"], cwd=clone,
+                       check=True, env=env)
         committed_lock = yaml.safe_load((repo / "dvc.lock").read_text())
         new_lock = yaml.safe_load((clone / "dvc.lock").read_text())
         passed, lines = compare(

@@ -5,9 +5,10 @@
    of the tree, and their outputs hashed.
 3. The train stage replays the committed params' first ``--iterations``, once straight and,
    if that matched, once stopped by SIGTERM halfway and resumed; both must end in the same
-   state.
-4. Each result is compared with this platform class's committed reference and, on the
-   committed run's class, with dvc.lock and the committed history and state digests.
+   state. They, and the classifier's training, run on the intra-op thread count of the
+   reference they are compared with (it decides the bits), whatever the host's cores.
+4. Each result is compared with the committed reference of this host's bits class and, on
+   the committed run's class, with dvc.lock and the committed history and state digests.
 
 Writes a Markdown report (also printed). ``--record`` writes this class's reference;
 ``--record-missing`` (CI's) writes it only for a class that has none, which is then checked
@@ -18,24 +19,25 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from gan_pipeline.errors import InputError
-from gan_pipeline.formats.files import write_text
+from gan_pipeline.formats.files import json_bytes, write_text
 from gan_pipeline.platform_record import describe
 from gan_pipeline.training.state_digests import read_json
 from gan_pipeline.verification import references
 from gan_pipeline.verification.lock import describe_stale, stale_stages
-from gan_pipeline.verification.replay import Prefix, replay
+from gan_pipeline.verification.replay import Prefix, pinned_threads, replay
 from gan_pipeline.verification.report import Check, Report
 
 CHEAP_STAGES = ("download", "prepare", "train_classifier")
@@ -48,18 +50,13 @@ def venv_env(**extra: str) -> dict[str, str]:
                                   f"{os.environ.get('PATH', '')}", **extra}
 
 
-def _json_bytes(obj) -> bytes:
-    """As gan_pipeline.formats.files.write_json writes it."""
-    return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
-
-
 def lock_outs(lock: dict, stages) -> dict[str, str]:
     """The outputs of ``stages`` in a parsed lock: path -> md5."""
     return {out["path"]: out["md5"] for name in stages
             for out in lock["stages"].get(name, {}).get("outs", [])}
 
 
-def _copy_tree(repo: Path, dest: Path) -> None:
+def copy_tree(repo: Path, dest: Path) -> None:
     """The files a fresh clone has (tracked and not ignored), as a new git repository."""
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=repo,
                             capture_output=True, text=True, check=True, timeout=60).stdout
@@ -73,10 +70,21 @@ def _copy_tree(repo: Path, dest: Path) -> None:
         subprocess.run(cmd, cwd=dest, check=True, capture_output=True, timeout=120)
 
 
-def verify(repo: Path, iterations: int, record: bool, timeout_s: float, report: Report,
-           stale_ok: bool = False, record_missing: bool = False) -> None:
-    raw = yaml.safe_load((repo / "params.yaml").read_text())
-    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+@dataclass(frozen=True)
+class Plan:
+    """What this run of `make verify` checks against, decided before any work."""
+    here: dict[str, Any]  # this host's platform record
+    cpu: str
+    reference: references.Reference | None  # of this host's bits class
+    threads: int  # the intra-op threads the replays pin: the reference's, else this host's
+    on_committed: bool  # this host is of the committed run's bits class
+    record: bool
+
+
+def check_inputs(repo: Path, raw: dict, lock: dict, iterations: int, record: bool,
+                 record_missing: bool, report: Report) -> Plan:
+    """The params can be replayed, every reference is usable, and this host's bits class
+    has one (or may record it): refused in one line otherwise."""
     train = raw["train"]
     if train.get("max_minutes") is not None:
         raise InputError("train.max_minutes is set: a budgeted run's bytes depend on the "
@@ -87,32 +95,134 @@ def verify(repo: Path, iterations: int, record: bool, timeout_s: float, report: 
     runtime = raw["runtime"]["train"]
     host = describe(_precision(runtime["precision"]), runtime["intra_op_threads"],
                     runtime["inter_op_threads"])
-    here = host["class"]
-    committed_md5 = lock_outs(lock, ["train"]).get("reports/platform.json")
-    on_committed = hashlib.md5(_json_bytes(here)).hexdigest() == committed_md5
-    report.platform(here, host["cpu"].get("model_name", "?"), on_committed)
+    here, cpu = host["class"], host["cpu"].get("model_name", "?")
     params_sha = references.prefix_params_sha256(raw)
     # Every committed reference must be usable: one recorded for other params is stale.
-    refs = {path.stem: references.load(path, params_sha)
-            for path in references.all_references(repo)}
-    report.references(sorted(refs))
-    reference = refs.get(here["id"])
+    refs = [references.load(path, params_sha) for path in references.all_references(repo)]
+    ours = references.bits_class(here)
+    same = [r for r in refs if references.without_threads(references.bits_class(r.platform))
+            == references.without_threads(ours)]
+    # Of this host's class, the reference of its own thread count if there is one.
+    same.sort(key=lambda r: references.bits_class(r.platform)["intra_op_threads"]
+              != ours["intra_op_threads"])
+    reference = same[0] if same else None
+    threads = references.bits_class(reference.platform)["intra_op_threads"] if reference \
+        else ours["intra_op_threads"]
+    if threads is None:
+        raise InputError(f"{references.path_for(Path('.'), reference.platform)} was recorded "
+                         f"with intra_op_threads 0 (TensorFlow's choice) and no core count, "
+                         f"so the replay cannot pin its threads (this host would run "
+                         f"{ours['intra_op_threads']}): record it again with `make verify "
+                         f"RECORD=1` on a host of its class")
+    committed_md5 = lock_outs(lock, ["train"]).get("reports/platform.json")
+    committed = [r.platform for r in refs if _md5(r.platform) == committed_md5]
+    on_committed = _md5(here) == committed_md5 or any(
+        references.without_threads(references.bits_class(c)) ==
+        references.without_threads(ours) for c in committed)
+    report.platform(here, cpu, references.bits_id({**ours, "intra_op_threads": threads}),
+                    threads, on_committed)
+    report.references(sorted(p.stem for p in references.all_references(repo)))
+    path = references.path_for(Path("."), here)
     if reference is None and record_missing:
         record = True
         report.lines.append(
-            f"- **No committed reference for this class**: this run records one "
-            f"({references.path_for(Path('.'), here['id'])}); commit it from a host of this "
-            f"class. Until then this class is checked against itself only.")
+            f"- **No committed reference for this class**: this run records one ({path}); "
+            f"commit it from a host of this class. Until then this class is checked against "
+            f"itself only.")
     if reference is None and not record:
         raise InputError(f"no verification reference for this platform class "
-                         f"({here['id']}): record one on this host with "
-                         f"`make verify RECORD=1` and commit "
-                         f"{references.path_for(Path('.'), here['id'])}")
+                         f"({references.bits_id(ours)}): record one on this host with "
+                         f"`make verify RECORD=1` and commit {path}")
     if reference is not None and reference.iterations != iterations:
-        raise InputError(f"{references.path_for(Path('.'), here['id'])} holds a prefix of "
-                         f"{reference.iterations} iterations, not {iterations}: verify with "
-                         f"VERIFY_ITERATIONS={reference.iterations}, or record again")
+        raise InputError(f"{references.path_for(Path('.'), reference.platform)} holds a "
+                         f"prefix of {reference.iterations} iterations, not {iterations}: "
+                         f"verify with VERIFY_ITERATIONS={reference.iterations}, or record "
+                         f"again")
+    return Plan(here, cpu, reference, threads, on_committed, record)
 
+
+def rebuild_cheap_stages(copy: Path, lock: dict, plan: Plan, timeout_s: float,
+                         report: Report) -> dict[str, str]:
+    """The cheap stages from nothing in ``copy``: their outputs' md5, compared."""
+    t = time.monotonic()
+    print(f"verify: rebuilding {', '.join(CHEAP_STAGES)} from nothing", flush=True)
+    # The classifier trains in TensorFlow too: on the reference's threads.
+    subprocess.run(["dvc", "repro", "--force", "--single-item", *CHEAP_STAGES],
+                   cwd=copy, check=True, timeout=timeout_s,
+                   env=venv_env(**pinned_threads(plan.threads)))
+    report.wall("cheap stages", time.monotonic() - t)
+    rebuilt = lock_outs(yaml.safe_load((copy / "dvc.lock").read_text()), CHEAP_STAGES)
+    committed = lock_outs(lock, CHEAP_STAGES)
+    for path, md5 in rebuilt.items():
+        report.output(path, md5, committed.get(path) if plan.on_committed else None,
+                      plan.reference.outputs.get(path) if plan.reference else None)
+    return rebuilt
+
+
+def replay_and_compare(repo: Path, copy: Path, raw: dict, iterations: int, plan: Plan,
+                       timeout_s: float, report: Report) -> Prefix:
+    """The straight replay against the reference and the committed run, then, if those
+    matched, the resumed one against the straight one; the straight one."""
+    def run_replay(name: str, interrupt_at: int | None) -> Prefix:
+        prefix = replay(copy, copy.parent / name, raw, iterations,
+                        copy / "data/prepared/dataset.npz", copy / "models/classifier.keras",
+                        plan.threads, interrupt_at, timeout_s)
+        report.wall(f"replay, {name}", prefix.seconds)
+        return prefix
+
+    print(f"verify: replaying the first {iterations} iterations (straight, on "
+          f"{plan.threads} intra-op threads)", flush=True)
+    straight = run_replay("straight", None)
+    if plan.reference is not None:
+        report.prefix("the straight replay", "the reference", straight,
+                      Prefix(plan.reference.history, plan.reference.state_digests, 0))
+    if plan.on_committed:
+        history = (repo / "reports/history.csv").read_text().splitlines()
+        rows = 1 + sum(1 for line in history[1:] if int(line.split(",")[0]) <= iterations)
+        digests_file = repo / "reports/state_digests.json"
+        digests = [d for d in read_json(digests_file) if d.iteration <= iterations] \
+            if digests_file.exists() else None
+        report.prefix("the straight replay", "the committed run", straight,
+                      Prefix(history[:rows], digests, 0))
+    if not report.passed():
+        # The verdict is already FAILED: spare CI the second replay.
+        report.lines.append("- The resumed replay did not run: a comparison above "
+                            "already failed.")
+        return straight
+    print(f"verify: replaying the first {iterations} iterations, stopped by SIGTERM at "
+          f"{iterations // 2} and resumed", flush=True)
+    resumed = run_replay("resumed", iterations // 2)
+    report.prefix("the resumed replay", "the straight replay", resumed, straight)
+    return straight
+
+
+def record_reference(repo: Path, raw: dict, iterations: int, plan: Plan,
+                     rebuilt: dict[str, str], straight: Prefix, report: Report) -> None:
+    if not report.passed():
+        raise InputError("not recording a reference: a comparison failed (see the report)")
+    path = references.path_for(repo, plan.here)
+    references.save(path, references.Reference(
+        plan.here, references.prefix_params_sha256(raw), iterations, rebuilt,
+        straight.history, straight.state_digests, plan.cpu))
+    report.ran(f"recorded {path.relative_to(repo)}")
+
+
+def verify(repo: Path, iterations: int, record: bool, timeout_s: float, report: Report,
+           stale_ok: bool = False, record_missing: bool = False) -> None:
+    raw = yaml.safe_load((repo / "params.yaml").read_text())
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    plan = check_inputs(repo, raw, lock, iterations, record, record_missing, report)
+    check_lock(repo, stale_ok, report)
+    with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
+        copy = Path(tmp) / "repo"
+        copy_tree(repo, copy)
+        rebuilt = rebuild_cheap_stages(copy, lock, plan, timeout_s, report)
+        straight = replay_and_compare(repo, copy, raw, iterations, plan, timeout_s, report)
+        if plan.record:
+            record_reference(repo, raw, iterations, plan, rebuilt, straight, report)
+
+
+def check_lock(repo: Path, stale_ok: bool, report: Report) -> None:
     t = time.monotonic()
     stale = stale_stages(repo, str(Path(sys.executable).parent / "dvc"))
     report.wall("lock check", time.monotonic() - t)
@@ -125,60 +235,10 @@ def verify(repo: Path, iterations: int, record: bool, timeout_s: float, report: 
         f"stale ({', '.join(stale)}), allowed to prove that a change left the outputs "
         f"unchanged" if stale else ""))
 
-    with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
-        copy = Path(tmp) / "repo"
-        _copy_tree(repo, copy)
-        t = time.monotonic()
-        print(f"verify: rebuilding {', '.join(CHEAP_STAGES)} from nothing", flush=True)
-        subprocess.run(["dvc", "repro", "--force", "--single-item", *CHEAP_STAGES],
-                       cwd=copy, check=True, timeout=timeout_s, env=venv_env())
-        report.wall("cheap stages", time.monotonic() - t)
-        rebuilt = lock_outs(yaml.safe_load((copy / "dvc.lock").read_text()), CHEAP_STAGES)
-        committed = lock_outs(lock, CHEAP_STAGES)
-        for path, md5 in rebuilt.items():
-            report.output(path, md5, committed.get(path) if on_committed else None,
-                          reference.outputs.get(path) if reference else None)
 
-        print(f"verify: replaying the first {iterations} iterations (straight)", flush=True)
-        straight = replay(copy, Path(tmp) / "straight", raw, iterations,
-                          copy / "data/prepared/dataset.npz", copy / "models/classifier.keras",
-                          None, timeout_s)
-        report.wall("replay, straight", straight.seconds)
-        if reference is not None:
-            report.prefix("the straight replay", f"the reference of {here['id']}", straight,
-                          Prefix(reference.history, reference.state_digests, 0),
-                          here["id"], here["id"])
-        if on_committed:
-            history = (repo / "reports/history.csv").read_text().splitlines()
-            rows = 1 + sum(1 for line in history[1:] if int(line.split(",")[0]) <= iterations)
-            digests_file = repo / "reports/state_digests.json"
-            digests = [d for d in read_json(digests_file) if d.iteration <= iterations] \
-                if digests_file.exists() else None
-            report.prefix("the straight replay", "the committed run", straight,
-                          Prefix(history[:rows], digests, 0), here["id"],
-                          here["id"])
-        if not report.passed():
-            # The verdict is already FAILED: spare CI the second replay.
-            report.lines.append("- The resumed replay did not run: a comparison above "
-                                "already failed.")
-        else:
-            print(f"verify: replaying the first {iterations} iterations, stopped by SIGTERM "
-                  f"at {iterations // 2} and resumed", flush=True)
-            resumed = replay(copy, Path(tmp) / "resumed", raw, iterations,
-                             copy / "data/prepared/dataset.npz",
-                             copy / "models/classifier.keras", iterations // 2, timeout_s)
-            report.wall("replay, resumed", resumed.seconds)
-            report.prefix("the resumed replay", "the straight replay", resumed, straight,
-                          here["id"], here["id"])
-        if record:
-            if not report.passed():
-                raise InputError("not recording a reference: a comparison failed (see the "
-                                 "report)")
-            path = references.path_for(repo, here["id"])
-            references.save(path, references.Reference(
-                here, params_sha, iterations, rebuilt, straight.history,
-                straight.state_digests, host["cpu"].get("model_name", "")))
-            report.ran(f"recorded {path.relative_to(repo)}")
+def _md5(platform: dict[str, Any]) -> str:
+    """Of the platform record as the train stage writes reports/platform.json."""
+    return hashlib.md5(json_bytes(platform)).hexdigest()
 
 
 def _precision(precision: str) -> str:
