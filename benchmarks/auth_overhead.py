@@ -25,8 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import requests
 import yaml
+from mlflow.server.auth.client import AuthServiceClient
+from mlflow.tracking import MlflowClient
+
+from gan_pipeline.team.access import ensure_roles, team_models
+from gan_pipeline.team.auth_app import TEAM_MODELS_VARIABLE
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from helpers import free_ports  # noqa: E402
@@ -34,6 +38,7 @@ from servers import start, stop  # noqa: E402
 
 # What the team stack's auth.ini sets (scripts/team_stack.sh).
 AUTH_CACHE_TTL_S = 60
+ADMIN = ("admin", "benchmark-admin-password")
 
 
 def track_command(repo: Path, params: Path) -> list[str]:
@@ -42,10 +47,26 @@ def track_command(repo: Path, params: Path) -> list[str]:
     return [sys.executable, *words[words.index("python") + 1:]]  # after "PYTHONPATH=src"
 
 
+def add_member(uri: str, member: tuple[str, str], params: Path) -> None:
+    """As the stack's bootstrap and `make team-member` do: the admin makes the team's
+    models and the member, with the member role."""
+    os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"] = ADMIN
+    try:
+        client = AuthServiceClient(uri)
+        client.create_user(*member)
+        client.assign_role(member[0], ensure_roles(client)["member"])
+        for name in team_models(params):
+            MlflowClient(uri).create_registered_model(name)
+    finally:
+        del os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repo", type=Path, default=Path("."))
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--servers", default="open,auth,auth-cached",
+                   help="which of the three servers to run (open is the baseline)")
     args = p.parse_args()
     repo = args.repo.resolve()
     params = yaml.safe_load((repo / "params.yaml").read_text())
@@ -59,20 +80,21 @@ def main() -> None:
     servers = {}
     for name, app in [("open", []), ("auth", ["--app-name", "dcgan-auth"]),
                       ("auth-cached", ["--app-name", "dcgan-auth"])]:
+        if name not in args.servers.split(","):
+            continue
         port = free_ports()[0]
         env = {"MLFLOW_AUTH_CONFIG_PATH": str(root / f"{name}.ini"),
-               "MLFLOW_AUTH_ADMIN_PASSWORD": "benchmark-admin-password",
-               "MLFLOW_FLASK_SERVER_SECRET_KEY": "benchmark-session-key"} if app else {}
+               "MLFLOW_AUTH_ADMIN_PASSWORD": ADMIN[1],
+               "MLFLOW_FLASK_SERVER_SECRET_KEY": "benchmark-session-key",
+               TEAM_MODELS_VARIABLE: ",".join(team_models(repo / "params.yaml"))} if app else {}
         servers[name] = (f"http://127.0.0.1:{port}", start(
             [sys.executable, "-m", "mlflow", "server", *app, "--host", "127.0.0.1", "--port",
              str(port), "--workers", "1", "--backend-store-uri",
              f"sqlite:///{root}/{name}.db", "--artifacts-destination", str(root / name)],
             f"http://127.0.0.1:{port}/health", root / f"{name}.log", env))
     member = ("member", "benchmark-member-password")
-    for name in ("auth", "auth-cached"):
-        requests.post(f"{servers[name][0]}/api/2.0/mlflow/users/create", timeout=30,
-                      auth=("admin", "benchmark-admin-password"),
-                      json={"username": member[0], "password": member[1]}).raise_for_status()
+    for name in servers.keys() - {"open"}:
+        add_member(servers[name][0], member, repo / "params.yaml")
     seconds: dict[str, list[float]] = {name: [] for name in servers}
     try:
         for i in range(args.repeats):
@@ -97,7 +119,7 @@ def main() -> None:
             stop(proc)
     open_s = statistics.median(seconds["open"])
     print(f"track stage, median of {args.repeats}: open {open_s:.2f} s")
-    for name in ("auth", "auth-cached"):
+    for name in sorted(servers.keys() - {"open"}):
         median = statistics.median(seconds[name])
         print(f"  {name}: {median:.2f} s, +{median - open_s:.2f} s "
               f"({median / open_s - 1:+.0%})")

@@ -13,7 +13,7 @@ rows' differences are taken against it rather than against the comparison's reci
 may come from another host. One seed per row: row 2 (another seed) shows how far one
 run's fid moves by chance, so read only differences larger than that. ``--keep DIR``
 keeps each row's outputs (its fid curve is DIR/row<N>/quality.csv). Needs
-data/prepared/dataset.npz and models/classifier.keras.
+data/prepared/dataset.npz and models/classifier.keras (or --data, --classifier).
 """
 
 from __future__ import annotations
@@ -32,12 +32,10 @@ from gan_pipeline.platform_record import cpu_info
 
 REPO = Path(__file__).resolve().parents[1]
 
-# (what the row does, the recipe keys it takes out, what it adds or changes). The recipe is
-# compare/params.yaml's recipe run: batch 64, Adam 2e-4 with beta_1 0.5, the
-# discriminator's Adam at 4e-4 (two time-scales), one-sided label smoothing 0.1, and lazy R1
-# every 16 iterations since set H of docs/recipe.md, whose rows ran without it: gamma 0.0025
-# until set M, 0.01 until set P, 0.02 since.
-# Row 1 is the recipe itself: the comparison's own recipe run may come from another host.
+# (what the row does, the recipe keys it takes out, what it adds or changes), against the
+# recipe of compare/params.yaml. Rows keep their numbers, which docs/recipe.md cites: a row
+# always runs today's recipe with its change, so a row run again may differ from its table.
+# Row 1 is the recipe itself, on this host: the comparison's own run may come from another.
 ROWS: list[tuple[str, tuple[str, ...], dict]] = [
     ("the recipe, on this host (the reference of the rows after it)", (), {}),
     ("the recipe with train.seed 43: one seed's spread", (), {"train.seed": 43}),
@@ -48,22 +46,19 @@ ROWS: list[tuple[str, tuple[str, ...], dict]] = [
     ("label smoothing 0.25 instead of 0.1", (), {"train.label_smoothing": 0.25}),
     ("batch 32 instead of 64", (), {"train.batch_size": 32}),
     ("+ fused generator pass", (), {"train.fused_generator_pass": True}),
-    # The first EMA's decay 0.999 is a 693-iteration half-life: 44,000 images at batch 64.
+    # 0.999 per iteration is a 693-iteration half-life: 44,000 images at batch 64.
     ("+ EMA of the generator, half-life 44,000 images", (), {"train.ema": 44.0}),
     ("- one-sided label smoothing 0.1", ("train.label_smoothing",), {}),
     ("- batch 64 (the book's 128)", ("train.batch_size",), {}),
     ("- Adam 2e-4 and 4e-4, beta_1 0.5 (one Keras-default Adam, the book's)",
      ("train.adam.learning_rate", "train.adam.beta_1",
       "train.adam.discriminator_learning_rate"), {}),
-    # The second round's levers (issue: good digits fast, second round), one at a time; at
-    # a fixed number of iterations (--iterations), so that the cooldown knows its end.
+    # A cooldown needs the run's end: run these at a fixed --iterations.
     ("+ learning-rate cooldown over the last 25 %", (), {"train.lr_cooldown": 0.25}),
     ("+ top-k generator updates, k = half the batch", (), {"train.top_k": 0.5}),
     ("+ cooldown 25 % and top-k 0.5", (), {"train.lr_cooldown": 0.25, "train.top_k": 0.5}),
     ("+ learning-rate cooldown over the last 25 %, with train.seed 43", (),
      {"train.lr_cooldown": 0.25, "train.seed": 43}),
-    # The EMA done right (its own compiled call, standing batch-norm statistics, a half-life of
-    # 10,000 images ramped up), the discriminator's regularisers, the rebalanced nets.
     ("+ EMA, half-life 10,000 images (ramped up)", (), {"train.ema": 10.0}),
     ("+ spectral normalisation of the discriminator", (), {"train.spectral_norm": True}),
     # StyleGAN2-ADA's heuristic gamma, 0.0002 · side² / batch: 0.00245 for 28² at 64.
@@ -74,35 +69,41 @@ ROWS: list[tuple[str, tuple[str, ...], dict]] = [
      {"train.top_k": 0.5, "train.seed": 43}),
     ("+ lazy R1, gamma 0.0025 every 16 iterations, with train.seed 43", (),
      {"train.r1_gamma": 0.0025, "train.seed": 43}),
-    # The two levers that helped alone, together.
     ("+ lazy R1 and spectral normalisation", (),
      {"train.r1_gamma": 0.0025, "train.spectral_norm": True}),
-    # Lazy R1 has joined the recipe since: rows 18 and 21 now run the recipe itself, and row
-    # 22 the recipe with spectral normalisation. Set H's second seeds, for its differences
-    # under twice one seed's spread, take R1 out again to measure what set H measured.
+    # R1 is the recipe's since these rows' set: they take it out to measure without it.
     ("- lazy R1 + spectral normalisation, with train.seed 43", ("train.r1_gamma",),
      {"train.spectral_norm": True, "train.seed": 43}),
     ("- lazy R1 + EMA, half-life 10,000 images (ramped up), with train.seed 43",
      ("train.r1_gamma",), {"train.ema": 10.0, "train.seed": 43}),
-    # Row 16 again: set H ran it before the EMA's update stopped racing the generator's.
     ("- lazy R1 + EMA, half-life 10,000 images (ramped up)", ("train.r1_gamma",),
      {"train.ema": 10.0}),
-    # The recipe's R1 gamma is StyleGAN2-ADA's heuristic; a quarter and four times it.
+    # R1's gamma around the recipe's, each on two seeds where one was not conclusive.
     ("lazy R1 gamma 0.000625 instead of 0.0025", (), {"train.r1_gamma": 0.000625}),
     ("lazy R1 gamma 0.01 instead of 0.0025", (), {"train.r1_gamma": 0.01}),
-    # Row 27's gain is under twice the seed spread: its second seed, against row 2. Since
-    # set M, gamma 0.01 is the recipe's: row 26 is a sixteenth of it, and rows 27 and 28
-    # run rows 1 and 2.
     ("lazy R1 gamma 0.01, with train.seed 43", (), {"train.r1_gamma": 0.01, "train.seed": 43}),
-    # Gamma's trend (0.000625, 0.0025, 0.01: fid 15.08, 10.21, 8.73) had not turned yet.
     ("lazy R1 gamma 0.04 instead of 0.01", (), {"train.r1_gamma": 0.04}),
     ("lazy R1 gamma 0.04 instead of 0.01, with train.seed 43", (),
      {"train.r1_gamma": 0.04, "train.seed": 43}),
-    # Rows 29 and 30 disagree (1.28 worse, 3.10 better): the gamma between, on both seeds.
     ("lazy R1 gamma 0.02 instead of 0.01", (), {"train.r1_gamma": 0.02}),
     ("lazy R1 gamma 0.02 instead of 0.01, with train.seed 43", (),
      {"train.r1_gamma": 0.02, "train.seed": 43}),
+    ("+ fused generator pass (the recipe with gamma 0.02)", (),
+     {"train.fused_generator_pass": True}),
+    ("+ fused generator pass (the recipe with gamma 0.02), with train.seed 43", (),
+     {"train.fused_generator_pass": True, "train.seed": 43}),
 ]
+# Levers deleted once they lost their ablation (docs/recipe.md): their rows run from the
+# last commit that has them.
+DELETED = {"train.ema", "train.lr_cooldown", "train.top_k", "train.spectral_norm",
+           "model.arch=dcgan_lite"}
+LAST_WITH_DELETED = "c75d0a2"
+
+
+def deleted_lever(changes: dict) -> str | None:
+    """The deleted lever a row's changes need, if any."""
+    keys = {*changes, *(f"{k}={v}" for k, v in changes.items())}
+    return next(iter(sorted(keys & DELETED)), None)
 
 
 def platform() -> str:
@@ -113,20 +114,18 @@ def platform() -> str:
             f"{'with' if bf16 else 'no'} AVX512-BF16")
 
 
-def run_row(name: str, changes: dict, minutes: float, work: Path) -> dict:
+def run_row(name: str, changes: dict, minutes: float, work: Path, args) -> dict:
     """Train and evaluate params.yaml with ``changes`` as a comparison run of ``minutes``;
     its metrics."""
-    compare = yaml.safe_load((REPO / "compare/params.yaml").read_text())
+    compare = yaml.safe_load(args.compare.read_text())
     compare.update(runs={name: changes}, minutes=minutes)
     row_dir = work / name
     row_dir.mkdir(parents=True)
     (row_dir / "compare.yaml").write_text(yaml.safe_dump(compare))
     subprocess.run([sys.executable, str(REPO / "stages/compare_run.py"),
-                    "--params", str(REPO / "params.yaml"),
-                    "--compare", str(row_dir / "compare.yaml"), "--run", name,
-                    "--data", str(REPO / "data/prepared/dataset.npz"),
-                    "--classifier", str(REPO / "models/classifier.keras"),
-                    "--out-dir", str(row_dir)], check=True)
+                    "--params", str(args.params), "--compare", str(row_dir / "compare.yaml"),
+                    "--run", name, "--data", str(args.data), "--classifier",
+                    str(args.classifier), "--out-dir", str(row_dir)], check=True)
     return json.loads((row_dir / "metrics.json").read_text())
 
 
@@ -141,6 +140,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--compare-dir", default=str(REPO / "reports/compare"),
                    help="the comparison's outputs, for the book and recipe rows")
+    p.add_argument("--params", type=Path, default=REPO / "params.yaml")
+    p.add_argument("--compare", type=Path, default=REPO / "compare/params.yaml",
+                   help="the comparison's params: the recipe, the minutes")
+    p.add_argument("--data", type=Path, default=REPO / "data/prepared/dataset.npz")
+    p.add_argument("--classifier", type=Path, default=REPO / "models/classifier.keras")
     p.add_argument("--out", required=True, help="the Markdown table to write")
     p.add_argument("--rows", type=int, nargs="+", choices=range(1, len(ROWS) + 1),
                    default=range(1, len(ROWS) + 1), metavar="N",
@@ -157,7 +161,11 @@ def main() -> None:
                         "iterations (a multiple of the comparison's eval_interval): rows "
                         "compare at equal iterations, and a cooldown knows its end")
     args = p.parse_args()
-    params = yaml.safe_load((REPO / "compare/params.yaml").read_text())
+    for number in args.rows:
+        if deleted_lever(ROWS[number - 1][2]):
+            p.error(f"row {number} needs {deleted_lever(ROWS[number - 1][2])}, deleted after "
+                    f"its ablation (docs/recipe.md): run it from commit {LAST_WITH_DELETED}")
+    params = yaml.safe_load(args.compare.read_text())
     minutes = params["minutes"] if args.minutes is None else args.minutes
     recipe = params["runs"]["recipe"]
     length = {} if args.iterations is None else {"train.max_minutes": None,
@@ -185,7 +193,7 @@ def main() -> None:
             changes = {**{k: v for k, v in recipe.items() if k not in removed}, **added,
                        **length}
             print(f"ablation: row {number}/{len(ROWS)}: {what}: {changes}", flush=True)
-            results.append((what, run_row(f"row{number}", changes, minutes, work)))
+            results.append((what, run_row(f"row{number}", changes, minutes, work, args)))
             reference_fid = results[reference][1]["quality"]["fid"]
             table = "\n".join([*header, *(line(w, m, reference_fid) for w, m in results)])
             out.write_text(table + "\n")  # each finished row survives a stop

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -65,6 +66,9 @@ def main() -> None:
     for key in METRICS:
         values = [r[key] for r in results.values()]
         mean = statistics.fmean(values)
+        if mean == 0:
+            sys.exit(f"seed_spread: {key} is 0 for every seed, so it has no relative spread: "
+                     f"train longer (--iterations)")
         # Relative: the spread shrinks with the metric as training goes on (fid: 12 % of
         # the mean at 2,000 iterations, 10 % at the recipe's 10 minutes), so a short budget
         # measures the full run's relative spread.

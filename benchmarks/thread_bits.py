@@ -68,15 +68,20 @@ def run_once(raw: dict, data: Path, intra: int, inter: int, cpus: str | None,
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--iterations", type=int, default=200)
+    p.add_argument("--params", type=Path, default=REPO / "params.yaml")
     p.add_argument("--data", type=Path, default=REPO / "data/prepared/dataset.npz")
+    p.add_argument("--settings", nargs="+", metavar="INTRA,INTER,CPUS",
+                   help="instead of the default rows, e.g. 2,0,all 2,0,0")
     p.add_argument("--timeout-s", type=float, default=900)
     p.add_argument("--out", help="where to write the rows (JSON)")
     args = p.parse_args()
-    raw = yaml.safe_load((REPO / "params.yaml").read_text())
-    raw = prefix_params(raw, args.iterations)
+    raw = prefix_params(yaml.safe_load(args.params.read_text()), args.iterations)
     raw["train"]["sample_interval"] = args.iterations
+    settings = SETTINGS if not args.settings else [
+        (int(intra), int(inter), None if cpus == "all" else cpus)
+        for intra, inter, cpus in (s.split(",") for s in args.settings)]
     rows = []
-    for intra, inter, cpus in SETTINGS:
+    for intra, inter, cpus in settings:
         row = run_once(raw, args.data, intra, inter, cpus, args.timeout_s)
         rows.append(row)
         print(f"intra {intra} inter {inter} cpus {row['cpus']:>3}: generator "

@@ -13,11 +13,9 @@ Variants (``--variants``, comma-separated; the first is the baseline of the rati
   fp32+xla, bf16+xla   ... compiled with XLA (``runtime.train.jit_compile: true``);
   fp32-nondet, bf16-nondet   ... without op determinism (``runtime.train.deterministic: false``);
   fp32+fused, bf16+fused   ... with ``train.fused_generator_pass: true`` (one generator
-                forward per iteration instead of two; see src/gan_pipeline/training/gan.py).
-  bf16+ema, +sn, +r1, +topk, +lite   ... with one lever of docs/recipe.md: ``train.ema``
-                10, ``train.spectral_norm``, ``train.r1_gamma`` 0.0025 (lazy: the penalty
-                every ``train.r1_interval`` iterations), ``train.top_k`` 0.5, or
-                ``model.arch: dcgan_lite``: what each costs per iteration.
+                forward per iteration instead of two; see src/gan_pipeline/training/gan.py);
+  bf16+r1       ... with the recipe's lazy R1 (``train.r1_gamma`` 0.02, the penalty every
+                ``train.r1_interval`` iterations): what it costs per iteration.
 Thread counts (``runtime.train.intra_op_threads``/``inter_op_threads``) apply to every variant of a
 run, since TensorFlow fixes them at start-up: compare them across runs with --threads.
 
@@ -97,8 +95,7 @@ class SeedLoop:
 
 
 # The train params each lever variant changes.
-LEVERS = {"fused": {"fused_generator_pass": True}, "ema": {"ema": 10.0},
-          "sn": {"spectral_norm": True}, "r1": {"r1_gamma": 0.0025}, "topk": {"top_k": 0.5}}
+LEVERS = {"fused": {"fused_generator_pass": True}, "r1": {"r1_gamma": 0.02}}
 
 
 class ProjectStep:
@@ -106,11 +103,9 @@ class ProjectStep:
         self.deterministic = option != "-nondet"
         self._set_determinism()
         cfg = params.train.model_copy(update=LEVERS.get(option, {}))
-        model = params.model.model_copy(update={"arch": "dcgan_lite"} if option == "lite"
-                                        else {})
         keras.mixed_precision.set_global_policy(precision)  # layers take it when built
-        self.gan = build_gan(model, cfg, images.shape[1:])
-        # Each iteration as the training loop runs it: lazy R1, the moving average's update.
+        self.gan = build_gan(params.model, cfg, images.shape[1:])
+        # Each iteration as the training loop runs it, lazy R1 included.
         self.run_iteration = self.gan.compiled_training(cfg.batch_size, option == "xla")
         self.iteration = 0
         self.data = tf.convert_to_tensor(images)
@@ -137,7 +132,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--variants", default="seed_loop,fp32,bf16,fp32+xla,bf16+xla,fp32-nondet,"
-                                          "bf16-nondet,fp32+fused,bf16+fused")
+                                          "bf16-nondet,fp32+fused,bf16+fused,bf16+r1")
     p.add_argument("--threads", default="0,0", help="intra_op,inter_op (0: TF default)")
     p.add_argument("--batch-size", type=int, help="instead of train.batch_size (the "
                                                   "recipe's is 64)")
@@ -188,9 +183,7 @@ def main() -> None:
     for name in names:
         med = statistics.median(rates[name])
         rounds = " ".join(f"{x:.2f}" for x in rates[name])
-        # The analytic count is the book's nets': none for dcgan_lite's.
-        gflops = (float("nan") if "lite" in name
-                  else med * flops_per_iteration(train.batch_size, "fused" in name) / 1e9)
+        gflops = med * flops_per_iteration(train.batch_size, "fused" in name) / 1e9
         print(f"{name:<14}{med:>14.2f}{rounds:>24}{med / base:>14.2f}{gflops:>10.1f}")
 
 

@@ -27,7 +27,6 @@ def main(args, params):
     data = load_npz(args.data, {name: layout[name] for name in ("x_train", "x_test")})
     check_scaled(data["x_train"], f"{args.data}: x_train")
     classifier = load_model(args.classifier)
-    rows = []
 
     def make_probe():
         return QualityProbe(classifier, data["x_test"], run.train.eval_samples,
@@ -38,7 +37,8 @@ def main(args, params):
     print(f"compare: run {args.run}: {dict(compare.runs[args.run]) or 'params.yaml'}, "
           f"{budget}", flush=True)
     result = train(run.model, run.train, run.runtime.train, data["x_train"],
-                   make_probe=make_probe, on_quality=rows.append)
+                   make_probe=make_probe)
+    rows = result.record.quality
     metrics = run_metrics(evaluate(result.generator, classifier, data["x_test"],
                                    data["x_train"], run.evaluate), rows)
     out = Path(args.out_dir)

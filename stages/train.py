@@ -40,25 +40,24 @@ def main(args, params):
     shutil.rmtree(progress_dir, ignore_errors=True)  # grids of an earlier, longer run
     progress_dir.mkdir(parents=True)
     grid = params.train.progress_grid
-    points, digests, measured = [], [], []
-    write_text(args.quality, quality_rows.to_csv(measured))  # no rows without eval_interval
+    write_text(args.quality, quality_rows.to_csv([]))  # no rows without eval_interval
 
     def make_probe():
         return QualityProbe(load_model(args.classifier), data["x_test"],
                             params.train.eval_samples, params.model.z_dim, params.train.seed)
 
-    def on_sample(point, grid_images, digest):
-        points.append(point)
-        digests.append(digest)
-        write_text(args.history, history.to_csv(points))
-        write_text(args.state_digests, state_digests.to_json(digests))
-        png = progress_dir / f"iteration_{point.iteration:06d}.png"
-        write_bytes(png, grids.to_png(
-            grids.sample_grid(grid_images, grid.rows, grid.cols)))
+    def on_sample(record):
+        """The files of the run's record so far (all of it, after a resume)."""
+        write_text(args.history, history.to_csv(record.history))
+        write_text(args.state_digests, state_digests.to_json(record.digests))
+        for point, grid_images in zip(record.history, record.grids):
+            png = progress_dir / f"iteration_{point.iteration:06d}.png"
+            if not png.exists():
+                write_bytes(png, grids.to_png(
+                    grids.sample_grid(grid_images, grid.rows, grid.cols)))
 
-    def on_quality(row):
-        measured.append(row)
-        write_text(args.quality, quality_rows.to_csv(measured))
+    def on_quality(record):
+        write_text(args.quality, quality_rows.to_csv(record.quality))
 
     result = train(params.model, params.train, runtime, images, on_sample, checkpoint_dir,
                    array_sha256(images), make_probe, on_quality)

@@ -28,8 +28,8 @@ pytest_plugins = ["sigterm_teardown"]
 # work, so that its module fixtures are built once. The longest modules go out first (the
 # per-module times this file prints at the end of a run), the rest in file order.
 LONGEST_FIRST = ["test_pipeline.py", "test_remotes.py", "test_mlflow_ui.py", "test_resume.py",
-                 "test_team_access.py", "test_verification.py", "test_mlflow_server.py",
-                 "test_determinism.py"]
+                 "test_team_access.py", "test_verification.py", "test_benchmarks.py",
+                 "test_mlflow_server.py", "test_determinism.py"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -28,6 +28,7 @@ from gan_pipeline.data.datasets import content_digest, raw_layout
 from gan_pipeline.data.download import CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES
 from gan_pipeline.data.prepare import prepare
 from gan_pipeline.formats.files import save_npz
+from gan_pipeline.verification.replay import OUTPUTS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -170,13 +171,10 @@ def free_ports(n: int = 1) -> list[int]:
     return ports
 
 
-# The train stage's arguments, as dvc.yaml passes them, relative to its working folder.
-TRAIN_ARGS = ["--data", "data/prepared/dataset.npz", "--generator", "models/generator.keras",
-              "--discriminator", "models/discriminator.keras", "--history",
-              "reports/history.csv", "--state-digests", "reports/state_digests.json",
-              "--progress-dir", "reports/progress", "--platform",
-              "reports/platform.json", "--checkpoint-dir", "checkpoints/train",
-              "--classifier", "models/classifier.keras", "--quality", "reports/quality.csv"]
+# The train stage's arguments, as dvc.yaml passes them (and make verify's replay),
+# relative to its working folder.
+TRAIN_ARGS = ["--data", "data/prepared/dataset.npz",
+              *(arg for flag, path in OUTPUTS.items() for arg in (flag, path))]
 
 
 def train_workdir(root: Path, raw_params: dict, data: Path | None = None) -> Path:
@@ -195,10 +193,10 @@ def train_workdir(root: Path, raw_params: dict, data: Path | None = None) -> Pat
 
 def real_size_workdir(root: Path, data: Path, classifier: Path) -> Path:
     """100 iterations at batch 128 on data of MNIST's size, a grid and state digest every
-    10, a checkpoint every 10, a moving average of the generator, the quality measured every
-    50 with ``classifier`` (a copy: every workdir measures with the same bytes)."""
+    10, a checkpoint every 10, lazy R1 every 4, the quality measured every 50 with
+    ``classifier`` (a copy: every workdir measures with the same bytes)."""
     raw = real_size(real_params(), iterations=100, sample_interval=10)
-    raw["train"].update(ema=0.9, eval_interval=50, eval_samples=500)
+    raw["train"].update(r1_gamma=0.02, r1_interval=4, eval_interval=50, eval_samples=500)
     raw["runtime"]["train"]["checkpoint_interval"] = 10
     workdir = train_workdir(root, raw, data)
     (workdir / "models").mkdir(parents=True, exist_ok=True)

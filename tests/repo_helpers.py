@@ -9,22 +9,20 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import yaml
 
 from helpers import REPO
+from gan_pipeline.verification.verify import copy_files, venv_env
 
 
 
 def _env(env: dict | None) -> dict:
     """The venv's commands first; MLflow on the embedded default unless ``env`` says
     otherwise."""
-    full_env = {**os.environ,
-                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-                "DVC_NO_ANALYTICS": "1"}
+    full_env = venv_env(DVC_NO_ANALYTICS="1")
     full_env.pop("MLFLOW_TRACKING_URI", None)  # the embedded default: mlflow.db in the repo
     full_env.update(env or {})
     return full_env
@@ -98,15 +96,7 @@ def ran_stages(output: str) -> list[str]:
 
 def copy_repo(dest: Path) -> None:
     """The files a fresh clone has (tracked and not ignored), without the dvc.lock files."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO,
-                            capture_output=True, text=True, check=True,
-                            timeout=60).stdout.split("\0")
-    for rel in filter(None, listed):
-        src = REPO / rel
-        if Path(rel).name == "dvc.lock" or not src.is_file():
-            continue
-        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, dest / rel)
+    copy_files(REPO, dest, skip=("dvc.lock",))
 
 
 def git_commit_all(repo: Path) -> None:

@@ -21,7 +21,7 @@ THREAD_ITERATIONS = 20
 
 
 def test_two_processes_train_the_same_bytes(straight_pair):
-    """The session's pair (conftest.straight_pair): a moving average, quality measured and a
+    """The session's pair (conftest.straight_pair): lazy R1, quality measured and a
     checkpoint every 10 iterations, side by side."""
     first, second = straight_pair
     outputs = train_outputs(10, 100)

@@ -1,5 +1,5 @@
-"""gan.GAN: the book's train step on every architecture and dataset, seeded, the moving
-average of the generator (train.ema) and the R1 penalty (train.r1_gamma)."""
+"""gan.GAN: the book's train step on every architecture and dataset, seeded, with label
+smoothing, two learning rates and the R1 penalty (train.r1_gamma)."""
 
 import keras
 import numpy as np
@@ -11,11 +11,9 @@ from gan_pipeline.config.datasets import DATASETS
 from gan_pipeline.config.model import ARCHITECTURES
 from gan_pipeline.config.params import parse_params
 from gan_pipeline.data.prepare import prepare
-from gan_pipeline.training.average import STANDING_SAMPLES, STANDING_SEED, GeneratorAverage
 from gan_pipeline.training.loop import build_gan
 from gan_pipeline.training.loop import train as train_loop
 from gan_pipeline.training.models import LOGIT, PROBABILITY
-from gan_pipeline.training.noise import noise
 from gan_pipeline.training.runtime import configure_runtime
 
 IMAGES = prepare(synthetic_images(), 64)["x_train"]
@@ -35,7 +33,7 @@ def test_a_train_step_changes_both_nets_and_returns_finite_losses():
     images = np.random.default_rng(0).uniform(-1, 1, (32, 28, 28, 1)).astype(np.float32)
     before_g = [w.copy() for w in gan.generator.get_weights()]
     before_d = [w.copy() for w in gan.discriminator.get_weights()]
-    logs = gan.compiled_iteration(cfg.batch_size, jit_compile=False)(images)
+    logs = gan.compiled_training(cfg.batch_size, jit_compile=False)(1, images)
     assert set(logs) == {"d_loss", "d_acc", "g_loss"}
     assert all(np.isfinite(float(v)) for v in logs.values())
     assert 0.0 <= float(logs["d_acc"]) <= 1.0
@@ -54,12 +52,12 @@ def test_label_smoothing_lowers_only_the_real_target_and_accuracy_counts_hard_la
     gan = build_gan(PARAMS.model, cfg, MNIST)
     images = np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
     p = gan.discriminator(images, training=True).numpy().astype(np.float64)
-    loss, accuracy = gan._discriminator_update(images, 1.0)
+    loss, accuracy = gan.discriminator_update(images, 1.0)
     expected = -np.mean(0.9 * np.log(p) + 0.1 * np.log(1 - p))  # binary cross-entropy
     np.testing.assert_allclose(float(loss), expected, rtol=1e-4)
     assert float(accuracy) == np.mean(p > 0.5)
     p = gan.discriminator(images, training=True).numpy().astype(np.float64)
-    fake_loss, _ = gan._discriminator_update(images, 0.0)  # fakes keep target 0
+    fake_loss, _ = gan.discriminator_update(images, 0.0)  # fakes keep target 0
     np.testing.assert_allclose(float(fake_loss), -np.mean(np.log(1 - p)), rtol=1e-3)
 
 
@@ -72,42 +70,35 @@ def test_each_net_gets_its_own_learning_rate_when_two_are_given():
     assert np.isclose(float(gan.g_optimizer.learning_rate), PARAMS.train.adam.learning_rate)
 
 
-def test_top_k_changes_only_the_generators_update():
-    """The discriminator's updates come first and see the whole batch either way; the
-    generator learns from the half of its fakes rated most real."""
+def test_the_fused_pass_trains_both_nets_from_one_generator_pass():
+    """Its fakes are the generator step's own training-mode output: the generator is called
+    once per iteration, both nets still take their steps, and the weights are another
+    algorithm's than the book's step."""
     images = np.random.default_rng(0).uniform(-1, 1, (32, 28, 28, 1)).astype(np.float32)
-    nets = {}
-    for top_k in (1.0, 0.5):
-        train_cfg = PARAMS.train.model_copy(update={"seed": 0, "batch_size": 8,
-                                                    "top_k": top_k})
+    weights, calls = {}, {}
+    for fused in (False, True):
+        cfg = PARAMS.train.model_copy(update={"seed": 0, "batch_size": 8,
+                                              "fused_generator_pass": fused})
         configure_runtime(FLOAT32)
-        gan = build_gan(PARAMS.model, train_cfg, MNIST)
-        gan.compiled_iteration(8, jit_compile=False)(images)
-        nets[top_k] = gan.generator.get_weights(), gan.discriminator.get_weights()
-    assert all(np.array_equal(a, b) for a, b in zip(nets[1.0][1], nets[0.5][1]))
-    assert not all(np.array_equal(a, b) for a, b in zip(nets[1.0][0], nets[0.5][0]))
-
-
-def test_the_cooldown_lowers_both_nets_rates_together():
-    train_cfg = PARAMS.train.model_copy(update={"seed": 0, "batch_size": 8, "iterations": 4,
-                                                "lr_cooldown": 0.5})
-    configure_runtime(FLOAT32)
-    gan = build_gan(PARAMS.model, train_cfg, MNIST)
-    images = np.random.default_rng(0).uniform(-1, 1, (32, 28, 28, 1)).astype(np.float32)
-    step = gan.compiled_iteration(8, jit_compile=False)
-    for _ in range(3):
-        step(images)
-    lr = PARAMS.train.adam.learning_rate
-    for optimizer in (gan.d_optimizer, gan.g_optimizer):  # at iteration 3 of 4: 1/2 left
-        assert float(optimizer.learning_rate) == pytest.approx(lr * 0.5)
+        gan = build_gan(PARAMS.model, cfg, MNIST)
+        traced, call = [], gan.generator.call
+        gan.generator.call = lambda *args, **kwargs: traced.append(1) or call(*args, **kwargs)
+        before = [w.copy() for w in gan.discriminator.get_weights()]
+        gan.compiled_training(8, jit_compile=False)(1, images)
+        assert int(gan.d_optimizer.iterations) == 2 and int(gan.g_optimizer.iterations) == 1
+        assert any(not np.array_equal(a, b)
+                   for a, b in zip(before, gan.discriminator.get_weights()))
+        weights[fused], calls[fused] = gan.generator.get_weights(), len(traced)
+    assert calls == {False: 2, True: 1}
+    assert not all(np.array_equal(a, b) for a, b in zip(weights[False], weights[True]))
 
 
 def _weights_after(seed, iterations=3):
     gan, cfg = _tiny_gan(seed)
     images = np.random.default_rng(2).uniform(-1, 1, (32, 28, 28, 1)).astype(np.float32)
-    step = gan.compiled_iteration(cfg.batch_size, jit_compile=False)
-    for _ in range(iterations):
-        step(images)
+    step = gan.compiled_training(cfg.batch_size, jit_compile=False)
+    for iteration in range(1, iterations + 1):
+        step(iteration, images)
     return gan.generator.get_weights() + gan.discriminator.get_weights()
 
 
@@ -128,60 +119,10 @@ def test_the_same_train_step_trains_every_architecture_on_every_dataset(arch, da
     assert gan.discriminator.input_shape == (None, *shape)
     images = np.random.default_rng(0).uniform(-1, 1, (32, *shape)).astype(np.float32)
     before = [w.copy() for w in gan.generator.get_weights()]
-    logs = gan.compiled_iteration(8, jit_compile=False)(images)
+    logs = gan.compiled_training(8, jit_compile=False)(1, images)
     assert all(np.isfinite(float(v)) for v in logs.values())
     assert 0.0 <= float(logs["d_acc"]) <= 1.0
     assert any(not np.array_equal(a, b) for a, b in zip(before, gan.generator.get_weights()))
-
-
-
-
-def _params(iterations: int, **train):
-    raw = shrink(real_params(), iterations=iterations, sample_interval=iterations)
-    raw["train"].update(train)
-    raw["runtime"]["train"]["precision"] = "float32"
-    return parse_params(raw)
-
-
-def _train(iterations: int, **train):
-    params = _params(iterations, **train)
-    return train_loop(params.model, params.train, params.runtime.train, IMAGES)
-
-
-def test_the_average_steps_by_its_half_life_in_images_and_leaves_training_alone():
-    start = _params(1)
-    configure_runtime(start.runtime.train)
-    initial = build_gan(start.model, start.train, MNIST).generator.trainable_weights
-    initial = [w.numpy() for w in initial]
-    plain = _train(1)
-    # A half-life of 8 images, the batch, without the ramp: β = 0.5 after one iteration.
-    averaged = _train(1, ema=0.008, ema_rampup=None)
-    trained = plain.generator.trainable_weights
-    for a, w0, w1 in zip(averaged.generator.trainable_weights, initial, trained):
-        np.testing.assert_allclose(a.numpy(), 0.5 * w0 + 0.5 * w1.numpy(), rtol=1e-5,
-                                   atol=1e-7)
-    assert all(np.array_equal(a, b) for a, b in zip(plain.discriminator.get_weights(),
-                                                    averaged.discriminator.get_weights()))
-
-
-def test_the_averages_batch_norm_statistics_are_its_own():
-    """Standing statistics: in inference mode the average normalises its layers' inputs on
-    the standing noise as training mode does with that batch's own statistics."""
-    averaged = _train(2, ema=0.008, ema_rampup=None).generator
-    z = noise(STANDING_SEED, STANDING_SAMPLES, PARAMS.model.z_dim)
-    np.testing.assert_allclose(averaged(z, training=False), averaged(z, training=True),
-                               atol=1e-4)
-
-
-def test_the_half_life_ramps_up_with_the_images_seen():
-    generator = build_gan(PARAMS.model, PARAMS.train, MNIST).generator
-    ramped = GeneratorAverage(generator, half_life_kimg=10, rampup=0.05, z_dim=100)
-    assert float(ramped.decay(0, 64)) == 0.0  # the first step copies the weights
-    # 64,000 images seen: a half-life of 3,200, not yet the 10,000 asked for.
-    np.testing.assert_allclose(float(ramped.decay(64_000, 64)), 0.5 ** (64 / 3200))
-    np.testing.assert_allclose(float(ramped.decay(10**7, 64)), 0.5 ** (64 / 10_000))
-    steady = GeneratorAverage(generator, half_life_kimg=10, rampup=None, z_dim=100)
-    np.testing.assert_allclose(float(steady.decay(0, 64)), 0.5 ** (64 / 10_000))
 
 
 @pytest.mark.parametrize("output", [PROBABILITY, LOGIT])
@@ -192,7 +133,7 @@ def test_r1_is_the_squared_gradient_norm_of_the_discriminators_logit(output):
     activation = "sigmoid" if output is PROBABILITY else None
     gan.discriminator = keras.Sequential([keras.Input(MNIST), keras.layers.Flatten(),
                                           keras.layers.Dense(1, activation=activation)])
-    gan.logit = output.logit
+    gan.output = output
     w = gan.discriminator.layers[-1].kernel.numpy()
     images = tf.constant(np.random.default_rng(0).uniform(-1, 1, (4, *MNIST)), tf.float32)
     _, penalty = gan._r1_penalty(images)
@@ -206,7 +147,7 @@ def test_r1_moves_the_discriminator_but_not_the_loss_it_logs():
         cfg = PARAMS.train.model_copy(update={"seed": 0, "batch_size": 8, "r1_gamma": 10.0})
         configure_runtime(FLOAT32)
         gan = build_gan(PARAMS.model, cfg, MNIST)
-        loss, _ = gan._discriminator_update(images, 1.0, regularize)
+        loss, _ = gan.discriminator_update(images, 1.0, regularize)
         results[regularize] = float(loss), gan.discriminator.get_weights()
     assert results[False][0] == results[True][0]
     assert not all(np.array_equal(a, b) for a, b in zip(results[False][1], results[True][1]))
@@ -220,10 +161,8 @@ def test_r1_runs_on_every_r1_interval_th_iteration_only():
         raw["train"].update(train)
         raw["runtime"]["train"]["precision"] = "float32"
         params = parse_params(raw)
-        seen = []
-        train_loop(params.model, params.train, params.runtime.train, IMAGES,
-                   on_sample=lambda _point, _grid, digest: seen.append(digest.state_sha256))
-        return seen
+        result = train_loop(params.model, params.train, params.runtime.train, IMAGES)
+        return [d.state_sha256 for d in result.record.digests]
 
     lazy, plain = digests(r1_gamma=10.0, r1_interval=2), digests()
     assert lazy[0] == plain[0]

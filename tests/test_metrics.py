@@ -1,5 +1,7 @@
 """Each quality metric against cases with known answers."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -28,6 +30,17 @@ def test_fid_of_two_gaussians_matches_the_closed_form():
     a = mu_a + sd_a * RNG.standard_normal((200_000, 3))
     b = mu_b + sd_b * RNG.standard_normal((200_000, 3))
     assert metrics.frechet_distance(a, b) == pytest.approx(expected, rel=0.02)
+
+
+def test_fid_with_dead_feature_dimensions_warns_nothing_and_stays_exact():
+    """A classifier's features often have dimensions that never fire: the covariance
+    product is singular, and SciPy's square root warns although its result is right."""
+    a, b = RNG.normal(size=(500, 8)), RNG.normal(loc=0.5, size=(500, 8))
+    a[:, :3] = b[:, :3] = 0.0  # dead in both sets
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the test
+        got = metrics.frechet_distance(a, b)
+    assert got == pytest.approx(metrics.frechet_distance(a[:, 3:], b[:, 3:]), rel=1e-6)
 
 
 def test_fid_with_a_full_covariance_matches_the_matrix_formula():

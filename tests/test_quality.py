@@ -13,7 +13,7 @@ from gan_pipeline.evaluation.probe import QualityProbe
 from gan_pipeline.formats import quality_rows
 from gan_pipeline.formats.history import HistoryRow
 from gan_pipeline.formats.quality_rows import QualityRow
-from gan_pipeline.training.checkpoints import Checkpoints, Progress
+from gan_pipeline.training.checkpoints import Checkpoints, Record
 from gan_pipeline.training.loop import build_gan, train
 from gan_pipeline.training.runtime import configure_runtime
 from gan_pipeline.training.state_digests import StateDigest
@@ -34,10 +34,13 @@ def test_quality_csv_round_trips_and_is_a_header_without_rows(tmp_path):
 
 
 def _run(params, data, probe=None):
-    rows = []
+    called = []
     result = train(params.model, params.train, params.runtime.train, data["x_train"],
-                   make_probe=None if probe is None else lambda: probe, on_quality=rows.append)
-    return result.generator.get_weights(), rows
+                   make_probe=None if probe is None else lambda: probe,
+                   on_quality=lambda record: called.append(list(record.quality)))
+    # on_quality is called with the record after each measurement.
+    assert called == [result.record.quality[:n] for n in range(1, len(called) + 1)]
+    return result.generator.get_weights(), result.record.quality
 
 
 def test_measuring_leaves_the_training_unchanged_and_scores_every_interval():
@@ -82,10 +85,10 @@ def test_a_checkpoint_keeps_the_quality_rows_and_the_training_time(tmp_path):
     params = parse_params(shrink(real_params()))
     configure_runtime(params.runtime.train)
     gan = build_gan(params.model, params.train, (28, 28, 1))
-    progress = Progress([HistoryRow(2, 0.5, 0.75, 1.5)], [np.zeros((4, 28, 28, 1), np.float32)],
-                        [StateDigest(2, "ab" * 32)], ROWS, 42.5)
-    Checkpoints(tmp_path, gan, "fingerprint").save(4, progress)
+    record = Record([HistoryRow(2, 0.5, 0.75, 1.5)], [np.zeros((4, 28, 28, 1), np.float32)],
+                    [StateDigest(2, "ab" * 32)], ROWS, 42.5)
+    Checkpoints(tmp_path, gan, "fingerprint").save(4, record)
     restored = Checkpoints(tmp_path, gan, "fingerprint").restore()
     assert restored.iteration == 4
-    assert (restored.progress.history, restored.progress.digests, restored.progress.quality,
-            restored.progress.seconds) == (progress.history, progress.digests, ROWS, 42.5)
+    assert (restored.record.history, restored.record.digests, restored.record.quality,
+            restored.record.seconds) == (record.history, record.digests, ROWS, 42.5)

@@ -15,7 +15,7 @@ SUMMARY = {"dataset": "mnist", "source": "http://127.0.0.1/mnist.npz",
 
 def _log_at_once(uri: str, run_id: str, barrier, errors) -> None:
     client = MlflowClient(uri)
-    barrier.wait()  # every worker writes at the same moment, as parallel queue workers can
+    barrier.wait(timeout=120)  # every worker writes at once, as parallel queue workers can
     try:
         log_dataset(client, run_id, dataset_input(SUMMARY))
     except Exception as err:  # reported to the test, which names it

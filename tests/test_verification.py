@@ -17,7 +17,8 @@ import yaml
 from helpers import real_params, shrink
 from repo_helpers import git_commit_all, run
 from gan_pipeline.verification.lock import stale_stages
-from gan_pipeline.verification.references import REFERENCES, load, prefix_params_sha256
+from gan_pipeline.verification.references import (REFERENCES, ReferenceError, load,
+                                                   prefix_params_sha256)
 from gan_pipeline.verification.replay import prefix_params
 
 pytestmark = pytest.mark.slow
@@ -71,7 +72,7 @@ def test_verify_records_a_reference_then_passes_against_it(repo):
     # A reference of other params is refused in one line.
     other = prefix_params(raw, ITERATIONS)
     other["train"]["seed"] = 1
-    with pytest.raises(Exception, match="recorded for other params"):
+    with pytest.raises(ReferenceError, match="recorded for other params"):
         load(path, prefix_params_sha256(other))
     path.write_text("{not json")
     broken = verify(repo)

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.linalg
 from sklearn.metrics import pairwise_distances_chunked
@@ -28,7 +30,13 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def frechet_distance_from_stats(mu_a, cov_a, mu_b, cov_b) -> float:
-    covmean = scipy.linalg.sqrtm(cov_a @ cov_b)
+    # The classifier's features have dead dimensions (a ReLU that never fires), so the
+    # covariance product is singular on every run, and SciPy warns while its square root is
+    # still finite and right: a warning a healthy run should not print. Only a non-finite
+    # root is a problem, and is regularised.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        covmean = scipy.linalg.sqrtm(cov_a @ cov_b)
     if not np.isfinite(covmean).all():
         # A singular product: regularise both covariances a little, as pytorch-fid does.
         offset = np.eye(len(cov_a)) * 1e-6

@@ -63,7 +63,7 @@ def _as_admin(secrets: dict[str, str]) -> None:
     os.environ["MLFLOW_TRACKING_PASSWORD"] = secrets["MLFLOW_ADMIN_PASSWORD"]
 
 
-def _roles(client: AuthServiceClient) -> dict[str, int]:
+def ensure_roles(client: AuthServiceClient) -> dict[str, int]:
     """Create the roles the server lacks; their ids by name."""
     found = {role.name: role.id for role in client.list_roles(WORKSPACE)}
     for name, grants in ROLES.items():
@@ -140,7 +140,7 @@ def bootstrap(stack_dir: Path, uri: str, params: Path) -> None:
     secrets = secrets_file.read(stack_dir / "secrets.env")
     _as_admin(secrets)
     client = AuthServiceClient(uri)
-    roles = _roles(client)
+    roles = ensure_roles(client)
     if not _has_user(client, CI_USER):
         client.create_user(CI_USER, secrets["MLFLOW_CI_PASSWORD"])
         client.assign_role(CI_USER, roles["ci"])
@@ -166,7 +166,7 @@ def add_member(stack_dir: Path, uri: str, name: str, promoter: bool) -> Path:
     client = AuthServiceClient(uri)
     if _has_user(client, name):
         raise InputError(f"MLflow user {name!r} exists already on {uri}")
-    roles = _roles(client)
+    roles = ensure_roles(client)
     if credentials_path(stack_dir, name).exists():
         raise InputError(f"{credentials_path(stack_dir, name)} exists already: revoke "
                          f"{name} first (make team-revoke NAME={name})")

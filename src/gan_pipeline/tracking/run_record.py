@@ -42,10 +42,16 @@ RECORDED_TAG = "recorded_sha256"
 DATASET_DIGEST_CHARS = 16
 
 
+# Digits of a logged metric: MLflow's table shows every digit it gets, and a seed moves fid by
+# about 1 and coverage by 0.02 (docs/reproducibility.md); metrics.json keeps them all.
+METRIC_DECIMALS = 4
+
+
 def evaluation_metrics(results: Mapping[str, Any]) -> dict[str, float]:
-    """The generator's metrics of ``reports/metrics.json``, with MLflow's names."""
-    return {f"{section}/{key}": float(value) for section in METRIC_SECTIONS
-            for key, value in results[section].items()}
+    """The generator's metrics of ``reports/metrics.json``, with MLflow's names, to the
+    digits a reader needs."""
+    return {f"{section}/{key}": round(float(value), METRIC_DECIMALS)
+            for section in METRIC_SECTIONS for key, value in results[section].items()}
 
 
 def reference_tags(results: Mapping[str, Any]) -> dict[str, str]:

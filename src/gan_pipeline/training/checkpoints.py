@@ -1,12 +1,11 @@
 """Training checkpoints that let an interrupted run finish with the same bytes as an
 uninterrupted one.
 
-A checkpoint (``tf.train.CheckpointManager``) holds both nets (and the generator's moving
-average, with ``train.ema``), both optimizers' state, the seed generator's state (batch order
-and noise), the iteration, and what the run recorded so far: the history with its progress
-grids, the quality rows and the training time. It also holds a fingerprint of everything
-that shapes the training trajectory (params and data); a checkpoint with another fingerprint
-is refused before anything is loaded.
+A checkpoint (``tf.train.CheckpointManager``) holds both nets, both optimizers' state, the
+seed generator's state (batch order and noise), the iteration, and the run's ``Record``: the
+history with its progress grids and state digests, the quality rows and the training time.
+It also holds a fingerprint of the run's trajectory (``config.train.trajectory``) and data;
+a checkpoint with another fingerprint is refused before anything is loaded.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_pipeline.config.model import ModelConfig
-from gan_pipeline.config.train import TrainConfig, TrainRuntimeConfig, trajectory_params
+from gan_pipeline.config.train import TrainConfig, TrainRuntimeConfig, trajectory
 from gan_pipeline.errors import InputError
 from gan_pipeline.formats.digests import json_sha256
 from gan_pipeline.formats.history import HistoryRow
@@ -28,16 +27,8 @@ from gan_pipeline.formats.quality_rows import QualityRow
 from gan_pipeline.training.gan import GAN
 from gan_pipeline.training.state_digests import StateDigest
 
-# Train params that do not change what a given iteration computes: a run can be resumed
-# with a longer `iterations`, with checkpoints kept at another interval, or measured at
-# another (or no) eval_interval (the rows before the resume keep theirs).
-_TRAJECTORY_NEUTRAL = {"iterations", "max_minutes", "checkpoint_interval", "resume",
-                       "eval_interval", "eval_samples"}
-
-
-# Raised when what a checkpoint holds changes: an older checkpoint is then refused, not
-# misread (2: the state digests joined the recorded progress).
-CHECKPOINT_FORMAT = 2
+# What a checkpoint holds, numbered: a checkpoint of another format is refused, not misread.
+CHECKPOINT_FORMAT = 3
 
 
 class CheckpointMismatchError(InputError):
@@ -46,16 +37,15 @@ class CheckpointMismatchError(InputError):
 
 def fingerprint(model_cfg: ModelConfig, train_cfg: TrainConfig,
                 runtime_cfg: TrainRuntimeConfig, images_digest: str) -> str:
-    # One mapping of both, as when they were one section: earlier checkpoints still match.
-    train = trajectory_params({**train_cfg.model_dump(), **runtime_cfg.model_dump()},
-                              _TRAJECTORY_NEUTRAL)
-    return json_sha256({"model": model_cfg.model_dump(), "train": train, "data": images_digest,
-                        "format": CHECKPOINT_FORMAT})
+    run = trajectory(model_cfg.model_dump(), {**train_cfg.model_dump(),
+                                              **runtime_cfg.model_dump()})
+    return json_sha256({**run, "data": images_digest, "format": CHECKPOINT_FORMAT})
 
 
 @dataclass(frozen=True)
-class Progress:
-    """What a run has recorded so far, besides the nets and optimizers."""
+class Record:
+    """What a run has recorded so far, besides the nets and optimizers (its lists grow as
+    the run goes on)."""
 
     history: list[HistoryRow]
     grids: list[np.ndarray]
@@ -67,29 +57,29 @@ class Progress:
 @dataclass(frozen=True)
 class Restored:
     iteration: int
-    progress: Progress
+    record: Record
 
 
-def _pack(progress: Progress) -> bytes:
+def _pack(record: Record) -> bytes:
     buf = io.BytesIO()
-    np.savez(buf, points=np.array([astuple(p) for p in progress.history],
+    np.savez(buf, points=np.array([astuple(p) for p in record.history],
                                   dtype=np.float64).reshape(-1, 4),
-             grids=np.array(progress.grids, dtype=np.float32),
-             digest_iterations=np.array([d.iteration for d in progress.digests], np.int64),
-             digests=np.array([d.state_sha256 for d in progress.digests], dtype="S64"),
-             quality=np.array([astuple(q) for q in progress.quality],
+             grids=np.array(record.grids, dtype=np.float32),
+             digest_iterations=np.array([d.iteration for d in record.digests], np.int64),
+             digests=np.array([d.state_sha256 for d in record.digests], dtype="S64"),
+             quality=np.array([astuple(q) for q in record.quality],
                               dtype=np.float64).reshape(-1, 4),
-             seconds=np.float64(progress.seconds))
+             seconds=np.float64(record.seconds))
     return buf.getvalue()
 
 
-def _unpack(data: bytes) -> Progress:
+def _unpack(data: bytes) -> Record:
     with np.load(io.BytesIO(data)) as npz:
         history = [HistoryRow(int(row[0]), *map(float, row[1:])) for row in npz["points"]]
         quality = [QualityRow(int(row[0]), *map(float, row[1:])) for row in npz["quality"]]
         digests = [StateDigest(int(i), d.decode()) for i, d in
                    zip(npz["digest_iterations"], npz["digests"])]
-        return Progress(history, list(npz["grids"]), digests, quality, float(npz["seconds"]))
+        return Record(history, list(npz["grids"]), digests, quality, float(npz["seconds"]))
 
 
 class Checkpoints:
@@ -101,10 +91,8 @@ class Checkpoints:
         self._iteration = tf.Variable(0, dtype=tf.int64, trainable=False)
         self._history = tf.Variable(b"", dtype=tf.string, trainable=False)
         self._fingerprint = tf.Variable(fingerprint, dtype=tf.string, trainable=False)
-        averaged = {} if gan.averaged_generator is None else {
-            "averaged_generator": gan.averaged_generator}
         self._checkpoint = tf.train.Checkpoint(
-            **averaged, generator=gan.generator, discriminator=gan.discriminator,
+            generator=gan.generator, discriminator=gan.discriminator,
             d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer,
             seed_state=gan.seed_generator.state.value, iteration=self._iteration,
             history=self._history, fingerprint=self._fingerprint)
@@ -126,9 +114,9 @@ class Checkpoints:
         self._checkpoint.restore(path).assert_existing_objects_matched()
         return Restored(int(self._iteration.numpy()), _unpack(self._history.numpy()))
 
-    def save(self, iteration: int, progress: Progress) -> None:
+    def save(self, iteration: int, record: Record) -> None:
         self._iteration.assign(iteration)
-        self._history.assign(_pack(progress))
+        self._history.assign(_pack(record))
         self._manager.save(checkpoint_number=iteration)
 
 

@@ -1,8 +1,6 @@
 """The reference programs' GANs, layer for layer, behind one interface (``model.arch``):
 
 * ``dcgan``: the book's DCGAN (chapter 4, §4.4.2–4.4.3), the default;
-* ``dcgan_lite``: the book's layers with half the generator's channels, a quarter of its
-  multiply-adds, and part of that saving spent on a discriminator 1.5 times as wide;
 * ``dcgan_tf``: the TensorFlow tutorial's DCGAN (5×5 kernels, dropout, a logit output);
 * ``mlp``: the plain GAN of chapter 3 (dense layers only).
 
@@ -11,14 +9,10 @@ Every generator maps z to images of the dataset's shape (28×28×1, or 32×32×3
 serving never branch on the architecture. The convolutional generators start from a
 ``generator_start``² map and double it with stride-2 layers: the references' two doublings take 7
 to 28 (and 8 to 32); from 4, a 32×32 image takes a third, inserted after the first.
-
-With ``train.spectral_norm`` every discriminator's weights are spectrally normalised
-(``spectral_normalised``).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,24 +42,20 @@ def generator_start(cfg: ModelConfig, image_shape: ImageShape) -> tuple[int, int
     return side >> doublings, doublings - REFERENCE_DOUBLINGS
 
 
-# The channels of the DCGAN's layers, input side first: the book's, and dcgan_lite's.
+# The channels of the DCGAN's layers, input side first: the book's.
 DCGAN_GENERATOR_WIDTHS = (256, 128, 64)
 DCGAN_DISCRIMINATOR_WIDTHS = (32, 64, 128)
-LITE_GENERATOR_WIDTHS = (128, 64, 32)
-LITE_DISCRIMINATOR_WIDTHS = (48, 96, 192)
 
 
-def dcgan_generator(cfg: ModelConfig, image_shape: ImageShape, synchronized_bn: bool = False,
-                    widths: tuple[int, int, int] = DCGAN_GENERATOR_WIDTHS
+def dcgan_generator(cfg: ModelConfig, image_shape: ImageShape, synchronized_bn: bool = False
                     ) -> keras.Sequential:
     """z (z_dim) -> Dense 7·7·256 -> ConvT 128/3/s2 -> ConvT 64/3/s1 -> ConvT 1/3/s2 -> tanh
-    (the shapes in the comments are MNIST's with the book's ``widths``; see the module
-    docstring for other sizes).
+    (the shapes in the comments are MNIST's; see the module docstring for other sizes).
 
     ``synchronized_bn`` makes batch norm use the global batch across replicas, so that a
     distributed step normalises exactly as a single-device one.
     """
-    dense, first, second = widths
+    dense, first, second = DCGAN_GENERATOR_WIDTHS
     alpha = cfg.leaky_relu_alpha.dcgan
     start, extra = generator_start(cfg, image_shape)
 
@@ -91,13 +81,11 @@ def dcgan_generator(cfg: ModelConfig, image_shape: ImageShape, synchronized_bn: 
 
 
 def dcgan_discriminator(cfg: ModelConfig, image_shape: ImageShape,
-                        synchronized_bn: bool = False,
-                        widths: tuple[int, int, int] = DCGAN_DISCRIMINATOR_WIDTHS
-                        ) -> keras.Sequential:
+                        synchronized_bn: bool = False) -> keras.Sequential:
     """28×28×1 -> Conv 32/3/s2 -> Conv 64/3/s2 + BN -> Conv 128/3/s2 + BN -> Dense 1 sigmoid
-    (MNIST's shapes and the book's ``widths`` in the comments; 32×32×3 gives 16, 8, 4)."""
+    (MNIST's shapes in the comments; 32×32×3 gives 16, 8, 4)."""
     alpha = cfg.leaky_relu_alpha.dcgan
-    first, second, third = widths
+    first, second, third = DCGAN_DISCRIMINATOR_WIDTHS
     return keras.Sequential(
         [
             keras.Input(shape=image_shape),
@@ -238,10 +226,6 @@ class Nets:
 # The nets of each of config.ARCHITECTURES, the names that model.arch accepts.
 NETS: dict[Architecture, Nets] = {
     "dcgan": Nets(dcgan_generator, dcgan_discriminator, PROBABILITY),
-    # The book's LeakyReLU slope too (model.leaky_relu_alpha.dcgan).
-    "dcgan_lite": Nets(functools.partial(dcgan_generator, widths=LITE_GENERATOR_WIDTHS),
-                       functools.partial(dcgan_discriminator,
-                                         widths=LITE_DISCRIMINATOR_WIDTHS), PROBABILITY),
     "dcgan_tf": Nets(dcgan_tf_generator, dcgan_tf_discriminator, LOGIT),
     "mlp": Nets(mlp_generator, mlp_discriminator, PROBABILITY),
 }
@@ -253,24 +237,5 @@ def build_generator(cfg: ModelConfig, image_shape: ImageShape, synchronized_bn: 
 
 
 def build_discriminator(cfg: ModelConfig, image_shape: ImageShape,
-                        synchronized_bn: bool = False, spectral_norm: bool = False
-                        ) -> keras.Sequential:
-    net = NETS[cfg.arch].discriminator(cfg, tuple(image_shape), synchronized_bn)
-    return spectral_normalised(net) if spectral_norm else net
-
-
-def spectral_normalised(net: keras.Sequential) -> keras.Sequential:
-    """``net`` as SN-GAN's discriminator: each Dense and convolution, fresh, spectrally
-    normalised (Keras's ``SpectralNormalization``: one power iteration per training call),
-    and no batch norm, which SN-GAN's discriminator does without."""
-    def normalised(layer: layers.Layer) -> layers.Layer:
-        fresh = type(layer).from_config(layer.get_config())
-        if isinstance(layer, (layers.Dense, layers.Conv2D)):
-            # The wrapper's own dtype is the layer's: float32 stays float32 at the output.
-            return layers.SpectralNormalization(fresh, dtype=layer.dtype_policy)
-        return fresh
-
-    return keras.Sequential([keras.Input(shape=net.input_shape[1:]),
-                             *(normalised(layer) for layer in net.layers
-                               if not isinstance(layer, layers.BatchNormalization))],
-                            name=net.name)
+                        synchronized_bn: bool = False) -> keras.Sequential:
+    return NETS[cfg.arch].discriminator(cfg, tuple(image_shape), synchronized_bn)

@@ -2,8 +2,7 @@
 
 At every sample interval, training records one sha256 over everything that decides the rest
 of the run: both nets' variables (batch-norm statistics included), both optimizers'
-variables (slots and counters), the seed generator's state, and the moving average of the
-generator when there is one. Two runs whose digests agree at iteration k are in the same
+variables (slots and counters), and the seed generator's state. Two runs whose digests agree at iteration k are in the same
 state there, bit for bit; `make verify` replays the committed run's first iterations and
 compares its digests with the committed ones (see docs/reproducibility.md).
 
@@ -46,10 +45,8 @@ def variables_sha256(variables: Iterable) -> str:
 def training_state(gan) -> list:
     """Every variable that decides the rest of a run of ``gan`` (a ``gan.GAN``), in a fixed
     order."""
-    averaged = [] if gan.averaged_generator is None else gan.averaged_generator.variables
     return [*gan.generator.variables, *gan.discriminator.variables,
-            *gan.d_optimizer.variables, *gan.g_optimizer.variables,
-            gan.seed_generator.state, *averaged]
+            *gan.d_optimizer.variables, *gan.g_optimizer.variables, gan.seed_generator.state]
 
 
 def training_state_sha256(gan) -> str:

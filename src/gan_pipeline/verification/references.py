@@ -17,15 +17,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gan_pipeline.config.train import trajectory_params
+from gan_pipeline.config.train import trajectory
 from gan_pipeline.errors import InputError
 from gan_pipeline.formats.digests import json_sha256
 from gan_pipeline.formats.files import write_text
 from gan_pipeline.training.state_digests import StateDigest
 
 REFERENCES = Path("verification/references")
-# Params that decide no byte of the prefix: the run's length, and the checkpointing.
-_PREFIX_NEUTRAL = {"iterations", "checkpoint_interval", "resume"}
 
 
 class ReferenceError(InputError):
@@ -33,14 +31,12 @@ class ReferenceError(InputError):
 
 
 def prefix_params_sha256(raw_params: dict[str, Any]) -> str:
-    """Of the params that decide the cheap stages' outputs and the replayed prefix."""
-    # train and runtime.train as one mapping, as when they were one section: a reference
-    # holds for the same values, wherever params.yaml keeps them.
-    train = trajectory_params({**raw_params["train"], **raw_params["runtime"]["train"]},
-                              _PREFIX_NEUTRAL)
+    """Of the params that decide the cheap stages' outputs and the replayed prefix: the
+    data's, the classifier's, and the run's trajectory (what a checkpoint is also keyed by)."""
+    run = trajectory(raw_params["model"], {**raw_params["train"],
+                                           **raw_params["runtime"]["train"]})
     return json_sha256({"data": raw_params["data"], "prepare": raw_params["prepare"],
-                        "model": raw_params["model"], "classifier": raw_params["classifier"],
-                        "train": train})
+                        "classifier": raw_params["classifier"], **run})
 
 
 @dataclass(frozen=True)

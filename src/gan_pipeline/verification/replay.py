@@ -55,14 +55,14 @@ def pinned_threads(threads: int) -> dict[str, str]:
     return {"TF_NUM_INTRAOP_THREADS": str(threads)}
 
 
-def _start(repo: Path, workdir: Path, threads: int, log) -> subprocess.Popen:
+def _start(repo: Path, workdir: Path, threads: int) -> subprocess.Popen:
     args = [a for flag, path in OUTPUTS.items() for a in (flag, path)]
     return subprocess.Popen(
         [sys.executable, "-u", str(repo / "stages" / "train.py"), "--params", "params.yaml",
          "--data", "data/prepared/dataset.npz", *args],
         cwd=workdir, env={**os.environ, "PYTHONPATH": str(repo / "src"),
                           **pinned_threads(threads)},
-        stdout=log, stderr=subprocess.STDOUT)
+        stdout=sys.stdout, stderr=subprocess.STDOUT)
 
 
 def _wait(proc: subprocess.Popen, deadline: float, what: str) -> int:
@@ -76,7 +76,7 @@ def _wait(proc: subprocess.Popen, deadline: float, what: str) -> int:
 
 def replay(repo: Path, workdir: Path, raw_params: dict[str, Any], iterations: int,
            data: Path, classifier: Path, threads: int,
-           interrupt_at: int | None = None, timeout_s: float = 3600, log=None) -> Prefix:
+           interrupt_at: int | None = None, timeout_s: float = 3600) -> Prefix:
     """Train the first ``iterations`` of ``raw_params``'s run with ``repo``'s code in
     ``workdir``, on ``threads`` intra-op threads; with ``interrupt_at``, SIGTERM once the
     checkpoint of that iteration is written, then run the stage again, which resumes."""
@@ -87,10 +87,9 @@ def replay(repo: Path, workdir: Path, raw_params: dict[str, Any], iterations: in
                          ("models/classifier.keras", classifier)):
         (workdir / link).parent.mkdir(parents=True, exist_ok=True)
         (workdir / link).symlink_to(target.resolve())
-    log = log or sys.stdout
     start = time.monotonic()
     deadline = start + timeout_s
-    proc = _start(repo, workdir, threads, log)
+    proc = _start(repo, workdir, threads)
     if interrupt_at is not None:
         checkpoint = workdir / "checkpoints" / "train" / f"ckpt-{interrupt_at}.index"
         while not checkpoint.exists():
@@ -105,7 +104,7 @@ def replay(repo: Path, workdir: Path, raw_params: dict[str, Any], iterations: in
         if code != SIGTERM_EXIT:
             raise ReplayError(f"the interrupted run exited {code}, not {SIGTERM_EXIT} "
                               f"(SIGTERM's checkpoint-and-exit)")
-        proc = _start(repo, workdir, threads, log)
+        proc = _start(repo, workdir, threads)
     code = _wait(proc, deadline, "the replay")
     if code != 0:
         raise ReplayError(f"the replay's train stage exited {code}")

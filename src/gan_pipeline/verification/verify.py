@@ -56,14 +56,20 @@ def lock_outs(lock: dict, stages) -> dict[str, str]:
             for out in lock["stages"].get(name, {}).get("outs", [])}
 
 
-def copy_tree(repo: Path, dest: Path) -> None:
-    """The files a fresh clone has (tracked and not ignored), as a new git repository."""
+def copy_files(repo: Path, dest: Path, skip: tuple[str, ...] = ()) -> None:
+    """The files a fresh clone has (tracked, and untracked but not ignored), but those named
+    ``skip``, copied into ``dest``."""
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=repo,
                             capture_output=True, text=True, check=True, timeout=60).stdout
     for rel in filter(None, listed.split("\0")):
-        if (repo / rel).is_file():
+        if (repo / rel).is_file() and Path(rel).name not in skip:
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(repo / rel, dest / rel)
+
+
+def copy_tree(repo: Path, dest: Path) -> None:
+    """The files a fresh clone has, as a new git repository."""
+    copy_files(repo, dest)
     for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
                 ["git", "-c", "user.name=verify", "-c", "user.email=verify@localhost",
                  "commit", "-qm", "verify"]):
