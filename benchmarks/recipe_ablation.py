@@ -92,12 +92,30 @@ ROWS: list[tuple[str, tuple[str, ...], dict]] = [
      {"train.fused_generator_pass": True}),
     ("+ fused generator pass (the recipe with gamma 0.02), with train.seed 43", (),
      {"train.fused_generator_pass": True, "train.seed": 43}),
+    # Round three (issue 46): the levers of R1-regularised GANs, each on two seeds.
+    ("Adam beta_1 0 and beta_2 0.99 (StyleGAN2's) instead of 0.5 and 0.999", (),
+     {"train.adam.beta_1": 0.0, "train.adam.beta_2": 0.99}),
+    ("Adam beta_1 0 and beta_2 0.99, with train.seed 43", (),
+     {"train.adam.beta_1": 0.0, "train.adam.beta_2": 0.99, "train.seed": 43}),
+    ("batch 128 (the book's) with R1 0.02", (), {"train.batch_size": 128}),
+    ("batch 128 with R1 0.02, with train.seed 43", (),
+     {"train.batch_size": 128, "train.seed": 43}),
+    ("batch 32 with R1 0.02", (), {"train.batch_size": 32}),
+    ("batch 32 with R1 0.02, with train.seed 43", (), {"train.batch_size": 32, "train.seed": 43}),
+    ("the discriminator at 4 × the generator's rate (8e-4) instead of 2 ×", (),
+     {"train.adam.discriminator_learning_rate": 0.0008}),
+    ("the discriminator at 4 × the generator's rate, with train.seed 43", (),
+     {"train.adam.discriminator_learning_rate": 0.0008, "train.seed": 43}),
+    ("lazy R1 every 4 iterations instead of 16", (), {"train.r1_interval": 4}),
+    ("lazy R1 every 4 iterations, with train.seed 43", (),
+     {"train.r1_interval": 4, "train.seed": 43}),
 ]
 # Levers deleted once they lost their ablation (docs/recipe.md): their rows run from the
 # last commit that has them.
 DELETED = {"train.ema", "train.lr_cooldown", "train.top_k", "train.spectral_norm",
            "model.arch=dcgan_lite"}
 LAST_WITH_DELETED = "c75d0a2"
+MINUTES_CAP = 1_000_000  # train.iterations of a row budgeted in minutes
 
 
 def deleted_lever(changes: dict) -> str | None:
@@ -168,8 +186,10 @@ def main() -> None:
     params = yaml.safe_load(args.compare.read_text())
     minutes = params["minutes"] if args.minutes is None else args.minutes
     recipe = params["runs"]["recipe"]
-    length = {} if args.iterations is None else {"train.max_minutes": None,
-                                                  "train.iterations": args.iterations}
+    # A budget in minutes ends a row by the clock: the book's cap of 20,000 iterations
+    # would end a long one early (it stopped set T's 60-minute run after 22.6 minutes).
+    length = ({"train.iterations": MINUTES_CAP} if args.iterations is None
+              else {"train.max_minutes": None, "train.iterations": args.iterations})
     results = [(what, json.loads((Path(args.compare_dir) / run / "metrics.json").read_text()))
                for what, run in (("the book's params (compare: dcgan)", "dcgan"),
                                  ("the recipe (compare: recipe)", "recipe"))]

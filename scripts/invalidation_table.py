@@ -1,5 +1,6 @@
-"""Which stages each module and each params key invalidates, from dvc.yaml and
-compare/dvc.yaml: docs/invalidation.md (tests/test_dvc_yaml.py checks it is current).
+"""Which stages each module and each params key invalidates, from dvc.yaml,
+compare/dvc.yaml and translate/dvc.yaml: docs/invalidation.md (tests/test_dvc_yaml.py checks
+it is current).
 
     python scripts/invalidation_table.py > docs/invalidation.md
 """
@@ -12,7 +13,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-PIPELINES = {"dvc.yaml": "", "compare/dvc.yaml": "compare:"}
+PIPELINES = {"dvc.yaml": "", "compare/dvc.yaml": "compare:", "translate/dvc.yaml": "translate:"}
 
 
 def _stages() -> dict[str, dict]:
@@ -56,14 +57,15 @@ def table() -> str:
     modules = sorted({dep for spec in stages.values() for dep in spec.get("deps", [])
                       if dep.endswith(".py")})
     keys = _keys(yaml.safe_load((REPO / "params.yaml").read_text()))
-    keys += [f"compare/params.yaml:{key}"
-             for key in _keys(yaml.safe_load((REPO / "compare/params.yaml").read_text()))]
+    keys += [f"{file}:{key}" for file in ("compare/params.yaml", "translate/params.yaml")
+             for key in _keys(yaml.safe_load((REPO / file).read_text()))]
     lines = ["# What invalidates which stage", "",
              "Editing a module or changing a params key makes these stages out of date "
              "(`dvc status`); every other stage stays up to date. Made by "
-             "`python scripts/invalidation_table.py > docs/invalidation.md` from dvc.yaml's "
-             "and compare/dvc.yaml's deps and params (`compare:` marks the comparison's "
-             "stages). `track` always runs.", "",
+             "`python scripts/invalidation_table.py > docs/invalidation.md` from the deps and "
+             "params of dvc.yaml, compare/dvc.yaml (`compare:` marks the comparison's "
+             "stages) and translate/dvc.yaml (`translate:`, the CycleGAN's). `track` and "
+             "`translate:track` always run.", "",
              "| module | stages |", "| --- | --- |"]
     for module in modules:
         users = [name for name, spec in stages.items() if module in spec.get("deps", [])]

@@ -118,6 +118,10 @@ def build_served_repo(repo: Path, server) -> str:
     compare = yaml.safe_load((repo / "compare/params.yaml").read_text())
     compare["minutes"] = 0.001  # each comparison run stops after its first iteration
     (repo / "compare/params.yaml").write_text(yaml.safe_dump(compare, sort_keys=False))
+    translate = yaml.safe_load((repo / "translate/params.yaml").read_text())
+    translate["nets"].update(width=4, residual_blocks=1)  # two iterations of a tiny CycleGAN
+    translate["train"].update(batch_size=4, iterations=2, max_minutes=None, log_interval=1)
+    (repo / "translate/params.yaml").write_text(yaml.safe_dump(translate, sort_keys=False))
     run(["git", "init", "-q"], repo)
     git_commit_all(repo)
     done = run(["dvc", "repro", "evaluate", "sample", "plot"], repo)

@@ -75,12 +75,24 @@ def test_recipe_ablation(workdir, tmp_path):
     compare = yaml.safe_load((REPO / "compare/params.yaml").read_text())
     compare["eval_interval"] = 2
     (tmp_path / "compare.yaml").write_text(yaml.safe_dump(compare))
-    benchmark("recipe_ablation.py", "--rows", "1", "--iterations", "2", "--params",
+    benchmark("recipe_ablation.py", "--rows", "1", "--minutes", "0.001", "--params",
               str(workdir / "params.yaml"), "--compare", str(tmp_path / "compare.yaml"),
               "--data", str(workdir / "data/prepared/dataset.npz"), "--classifier",
-              str(workdir / "models/classifier.keras"), "--out", str(tmp_path / "t.md"))
+              str(workdir / "models/classifier.keras"), "--out", str(tmp_path / "t.md"),
+              "--keep", str(tmp_path / "kept"))
     table = (tmp_path / "t.md").read_text()
     assert "the recipe, on this host" in table
+    # A budget in minutes ends the row by the clock, not by the book's 20,000-iteration cap.
+    kept = yaml.safe_load((tmp_path / "kept/row1/compare.yaml").read_text())
+    assert kept["runs"]["row1"]["train.iterations"] == 1_000_000
+    assert "| 1 |" in table.splitlines()[-1]  # the budget stopped it at iteration 1
+    # docs/recipe.md's headroom plot is drawn from what --keep leaves
+    done = subprocess.run([sys.executable, str(REPO / "scripts/headroom_plot.py"), "--out",
+                           str(tmp_path / "h.png"), f"recipe={tmp_path / 'kept/row1/quality.csv'}"],
+                          capture_output=True, text=True, timeout=TIMEOUT_S,
+                          env={**os.environ, "PYTHONPATH": str(REPO / "src")})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "h.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     done = subprocess.run([sys.executable, str(REPO / "benchmarks/recipe_ablation.py"),
                            "--rows", "16", "--out", str(tmp_path / "x.md")],
                           capture_output=True, text=True, timeout=TIMEOUT_S)

@@ -8,8 +8,8 @@ Roles (MLflow's role-based permissions, every experiment and registered model):
 * ``ci``:       READ only
 Users with no role see nothing (the server's default permission is NO_PERMISSIONS). The
 admin, created by MLflow at the server's first start, creates the params' experiment and
-every dataset's registered model itself, so that no member becomes their creator (a
-creator gets MANAGE).
+every dataset's registered model itself, and the CycleGAN's (translate/params.yaml), so that
+no member becomes their creator (a creator gets MANAGE).
 
 Each user gets ``<stack>/credentials/<user>.env`` (mode 0600), to hand to that user only:
 their MLflow login and their own S3 key pair (CI's is the stack's read-only one; a member's
@@ -106,10 +106,17 @@ def members(stack_dir: Path) -> list[str]:
     return sorted(p.stem for p in (stack_dir / "credentials").glob("*.env") if p.stem != CI_USER)
 
 
+def translate_params(params: Path) -> Path:
+    """The CycleGAN's params (translate/params.yaml) beside ``params``."""
+    return params.parent / "translate" / "params.yaml"
+
+
 def team_models(params: Path) -> list[str]:
-    """The team's registered models: the params' name pattern, for every dataset."""
+    """The team's registered models: the params' name pattern, for every dataset, and the
+    CycleGAN's (translate/dvc.yaml)."""
     pattern = read_yaml(params)["mlflow"]["registered_model"]
-    return [pattern.format(dataset=dataset) for dataset in DATASETS]
+    return [*(pattern.format(dataset=dataset) for dataset in DATASETS),
+            read_yaml(translate_params(params))["mlflow"]["registered_model"]]
 
 
 def stack_settings(stack_dir: Path) -> dict[str, str]:
@@ -148,7 +155,9 @@ def bootstrap(stack_dir: Path, uri: str, params: Path) -> None:
                           (secrets["S3_CI_ACCESS_KEY_ID"], secrets["S3_CI_SECRET_ACCESS_KEY"]))
     sync_s3_users(stack_dir, client)
     os.environ["MLFLOW_TRACKING_URI"] = uri
-    store.connect(read_yaml(params)["mlflow"]["experiment"])
+    for experiment in (read_yaml(params)["mlflow"]["experiment"],
+                       read_yaml(translate_params(params))["mlflow"]["experiment"]):
+        store.connect(experiment)
     registry = MlflowClient(uri)
     for name in team_models(params):
         try:

@@ -10,7 +10,8 @@ import yaml
 
 # This repo's pipelines: the default one, and the comparison that runs only when asked for;
 # each with the prefix DVC gives its stage names.
-PIPELINES = {"dvc.yaml": "", "compare/dvc.yaml": "compare/dvc.yaml:"}
+PIPELINES = {"dvc.yaml": "", "compare/dvc.yaml": "compare/dvc.yaml:",
+             "translate/dvc.yaml": "translate/dvc.yaml:"}
 
 
 def locked_outputs(repo: Path) -> dict[str, set[Path]]:
