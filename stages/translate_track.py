@@ -1,6 +1,7 @@
 """Stage translate:track (translate/dvc.yaml): the CycleGAN's run in its own MLflow
 experiment, with its params, losses, metrics and picture, and its A → B generator registered
-as its own model. DVC always runs it; a generator already recorded is left as it is."""
+as its own model. DVC always runs it; a generator already recorded keeps its run, whose
+metrics are brought to what metrics.json holds."""
 
 import json
 import time
