@@ -5,6 +5,7 @@ metrics are brought to what metrics.json holds."""
 
 import json
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from gan_pipeline import cli  # first: it quietens TensorFlow and pins NumPy's kernels
@@ -18,18 +19,11 @@ from mlflow.tracking import MlflowClient  # noqa: E402
 from mlflow.types import Schema, TensorSpec  # noqa: E402
 
 from gan_pipeline.config.translate import load_translate
+from gan_pipeline.formats import loss_rows
 from gan_pipeline.formats.digests import file_sha256
 from gan_pipeline.tracking import store
 
 SHA256_TAG = "translator_sha256"  # ties a run to the generator file it produced
-
-
-def _flat(section: dict, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in section.items():
-        flat.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict)
-                    else {f"{prefix}{key}": value})
-    return flat
 
 
 def log_run(cfg, args, metrics: dict, digest: str, experiment_id: str) -> str:
@@ -39,14 +33,12 @@ def log_run(cfg, args, metrics: dict, digest: str, experiment_id: str) -> str:
     with store.start_run(experiment_id, {SHA256_TAG: digest,
                                          "platform_class": trained["platform_class"]["id"]}
                          ) as run:
-        mlflow.log_params(_flat(cfg.model_dump()))
+        mlflow.log_params(store.flat_params(cfg.model_dump()))
         mlflow.log_metrics({**metrics["translation"], "train/iterations": trained["iterations"],
                             "train/minutes": trained["minutes"]})
-        lines = Path(args.history).read_text().splitlines()
-        for line in lines[1:]:
-            row = dict(zip(lines[0].split(","), map(float, line.split(","))))
-            mlflow.log_metrics({f"train/{k}": v for k, v in row.items()
-                                if k not in ("iteration", "seconds")}, step=int(row["iteration"]))
+        for row in loss_rows.read_csv(args.history):
+            mlflow.log_metrics({f"train/{k}": v for k, v in asdict(row).items()
+                                if k not in ("iteration", "seconds")}, step=row.iteration)
         for path in (args.history, args.png, args.metrics):
             store.log_artifact(path)
         shape = (-1, 28, 28, 1)

@@ -7,12 +7,13 @@ from gan_pipeline import cli
 from gan_pipeline.config.schema import StageParams
 from gan_pipeline.config.train import TrainRuntime
 from gan_pipeline.config.translate import load_translate
+from gan_pipeline.formats import loss_rows
 from gan_pipeline.formats.files import load_npz, write_json, write_text
 from gan_pipeline.formats.model_files import save_model
 from gan_pipeline.platform_record import platform_class
 from gan_pipeline.training.runtime import configure_runtime, resolve_precision
 from gan_pipeline.translation.domains import LAYOUT
-from gan_pipeline.translation.train import history_csv, train
+from gan_pipeline.translation.train import train
 
 
 class TranslateRuntimeParams(StageParams):
@@ -32,7 +33,7 @@ def main(args, params):
     out = Path(args.models)
     save_model(trained.model.g, out / "g_a_to_b.keras")
     save_model(trained.model.f, out / "f_b_to_a.keras")
-    write_text(args.history, history_csv(trained.history))
+    write_text(args.history, loss_rows.to_csv(trained.history))
     write_json(args.train_json, {
         "iterations": trained.iterations, "minutes": round(trained.seconds / 60, 2),
         "platform_class": platform_class(resolve_precision(runtime.precision),

@@ -217,19 +217,18 @@ def start_run(experiment_id: str, tags: Mapping[str, str | None]) -> mlflow.Acti
 def training_params(params: TrackParams) -> dict[str, Any]:
     """The params a training run logs: the dataset and every model.*, train.* and
     runtime.train.* key."""
-    flat: dict[str, Any] = {"data.dataset": params.data.dataset}
+    return {"data.dataset": params.data.dataset,
+            **flat_params(params.model.model_dump(), "model"),
+            **flat_params(params.train.model_dump(), "train"),
+            **flat_params(params.runtime.train.model_dump(), "runtime.train")}
 
-    def walk(value: Any, key: str) -> None:
-        if isinstance(value, dict):
-            for name, item in value.items():
-                walk(item, f"{key}.{name}")
-        else:
-            flat[key] = value
 
-    walk(params.model.model_dump(), "model")
-    walk(params.train.model_dump(), "train")
-    walk(params.runtime.train.model_dump(), "runtime.train")
-    return flat
+def flat_params(value: Any, key: str = "") -> dict[str, Any]:
+    """A nested params mapping as MLflow params: {"train.adam.beta_1": 0.5, ...}."""
+    if not isinstance(value, dict):
+        return {key: value}
+    return {flat: item for name, inner in value.items()
+            for flat, item in flat_params(inner, f"{key}.{name}" if key else name).items()}
 
 
 def log_history_row(row: HistoryRow) -> None:

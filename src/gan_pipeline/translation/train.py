@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
 from gan_pipeline.config.translate import NetsConfig, TranslateTrainConfig
+from gan_pipeline.formats.loss_rows import LossRow
 from gan_pipeline.translation.cyclegan import CycleGAN
-
-HISTORY_COLUMNS = ("iteration", "seconds", "adversarial", "cycle", "identity", "d_a", "d_b")
 
 
 @dataclass(frozen=True)
 class Trained:
     model: CycleGAN
-    history: list[dict[str, float]]  # a row per log_interval iterations: HISTORY_COLUMNS
+    history: list[LossRow]  # a row per log_interval iterations
     iterations: int
     seconds: float  # training time, the first iteration's tracing included
 
@@ -40,19 +39,12 @@ def train(nets: NetsConfig, cfg: TranslateTrainConfig, a_train: np.ndarray,
             done += 1
             bar.update()
             if done % cfg.log_interval == 0 or done == cfg.iterations:
-                row = {"iteration": done, "seconds": time.perf_counter() - start,
-                       **{k: float(v) for k, v in logs.items()}}
-                if not all(math.isfinite(v) for v in row.values()):
+                row = LossRow(done, time.perf_counter() - start,
+                              **{k: float(v) for k, v in logs.items()})
+                if not all(math.isfinite(v) for v in astuple(row)):
                     raise FloatingPointError(f"non-finite loss at iteration {done}: {row}")
                 history.append(row)
-                bar.write(f"{done} [cycle: {row['cycle']:.4f}, adversarial: "
-                          f"{row['adversarial']:.3f}, D_A: {row['d_a']:.3f}, "
-                          f"D_B: {row['d_b']:.3f}]")
+                bar.write(row.log_line())
     return Trained(model, history, done, time.perf_counter() - start)
 
 
-def history_csv(rows: list[dict[str, float]]) -> str:
-    lines = [",".join(HISTORY_COLUMNS)]
-    lines += [",".join(f"{row[c]:g}" if c == "iteration" else f"{row[c]:.6f}"
-                       for c in HISTORY_COLUMNS) for row in rows]
-    return "\n".join(lines) + "\n"
