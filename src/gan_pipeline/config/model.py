@@ -10,13 +10,14 @@ from gan_pipeline.config.schema import Count, Fraction, KeyedError, Section
 from gan_pipeline.training.generator_shape import REFERENCE_DOUBLINGS, generator_doublings
 
 # See gan_pipeline.training.models, which builds each one.
-Architecture = Literal["dcgan", "dcgan_tf", "mlp"]
+Architecture = Literal["dcgan", "dcgan_tf", "mlp", "lapgan"]
 ARCHITECTURES: tuple[str, ...] = typing.get_args(Architecture)
 
 
 class LeakyReluAlpha(Section):
     dcgan: Fraction
     dcgan_tf: Fraction
+    lapgan: Fraction
 
 
 class ModelConfig(Section):

@@ -96,12 +96,13 @@ class GAN:
         target); the R1 penalty, with ``with_r1``, joins what is differentiated, not the
         loss that is returned. Returns (loss, accuracy)."""
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        labels = tf.fill((tf.shape(images)[0], 1), label)
         with tf.GradientTape() as tape:
             if with_r1:
                 predictions, penalty = self._r1_penalty(images)
             else:
                 predictions = self.discriminator(images, training=True)
+            # One label per output: lapgan's discriminator has one per pyramid level.
+            labels = tf.fill(tf.shape(predictions), label)
             loss = self.output.loss(labels * self.real_target, predictions)
             objective = loss + self.r1_weight * penalty if with_r1 else loss
             scaled = self.d_optimizer.scale_loss(objective / replicas)
@@ -139,7 +140,7 @@ class GAN:
         early on: the generator would "fool" it at once.)"""
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         predictions = self.discriminator(generated, training=True)
-        g_loss = self.output.loss(tf.ones((tf.shape(predictions)[0], 1)), predictions)
+        g_loss = self.output.loss(tf.ones_like(predictions), predictions)
         return g_loss, self.g_optimizer.scale_loss(g_loss / replicas)
 
     def _fused_replica_step(self, real_images, noise_gen, regularize: bool):

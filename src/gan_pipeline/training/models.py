@@ -2,7 +2,8 @@
 
 * ``dcgan``: the book's DCGAN (chapter 4, §4.4.2–4.4.3), the default;
 * ``dcgan_tf``: the TensorFlow tutorial's DCGAN (5×5 kernels, dropout, a logit output);
-* ``mlp``: the plain GAN of chapter 3 (dense layers only).
+* ``mlp``: the plain GAN of chapter 3 (dense layers only);
+* ``lapgan``: Denton et al.'s Laplacian-pyramid GAN (reference 000), in ``training.lapgan``.
 
 Every generator maps z to images of the dataset's shape (28×28×1, or 32×32×3 for CIFAR-10) in
 [-1, 1] and every discriminator takes such images, so training, sampling, evaluation and
@@ -23,6 +24,7 @@ from keras import layers
 
 from gan_pipeline.config.model import Architecture, ModelConfig
 from gan_pipeline.errors import InputError
+from gan_pipeline.training import lapgan
 from gan_pipeline.training.generator_shape import REFERENCE_DOUBLINGS, generator_doublings
 
 ImageShape = tuple[int, int, int]
@@ -192,6 +194,21 @@ def mlp_discriminator(cfg: ModelConfig, image_shape: ImageShape,
     )
 
 
+def lapgan_generator(cfg: ModelConfig, image_shape: ImageShape, synchronized_bn: bool = False
+                     ) -> keras.Model:
+    """A generator_start² image from z, then one Laplacian band per doubling."""
+    start, _ = generator_start(cfg, image_shape)
+    return lapgan.generator(cfg.z_dim, start, image_shape, cfg.leaky_relu_alpha.lapgan,
+                            OUTPUT_DTYPE, synchronized_bn)
+
+
+def lapgan_discriminator(cfg: ModelConfig, image_shape: ImageShape,
+                         synchronized_bn: bool = False) -> keras.Model:
+    """One sigmoid per pyramid level (no batch norm to synchronize)."""
+    start, _ = generator_start(cfg, image_shape)
+    return lapgan.discriminator(start, image_shape, cfg.leaky_relu_alpha.lapgan, OUTPUT_DTYPE)
+
+
 @dataclass(frozen=True)
 class DiscriminatorOutput:
     """What a discriminator's last layer gives, read three ways: by the loss that trains both
@@ -228,6 +245,7 @@ NETS: dict[Architecture, Nets] = {
     "dcgan": Nets(dcgan_generator, dcgan_discriminator, PROBABILITY),
     "dcgan_tf": Nets(dcgan_tf_generator, dcgan_tf_discriminator, LOGIT),
     "mlp": Nets(mlp_generator, mlp_discriminator, PROBABILITY),
+    "lapgan": Nets(lapgan_generator, lapgan_discriminator, PROBABILITY),
 }
 
 
