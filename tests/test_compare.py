@@ -44,7 +44,7 @@ def test_a_run_that_params_does_not_define_is_refused_before_any_work(tmp_path):
         capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert "--run wgan: not a run of " in done.stderr
-    assert "compare/params.yaml (gan, dcgan, dcgan_tf, recipe)" in done.stderr
+    assert "compare/params.yaml (gan, dcgan, dcgan_tf, lapgan, recipe)" in done.stderr
     assert not (tmp_path / "out").exists()
 
 

@@ -105,7 +105,7 @@ def test_the_comparison_runs_only_when_asked_and_sets_every_run_side_by_side(pip
     done = run(["dvc", "repro", "compare/dvc.yaml"], repo)
     assert "stopped at iteration 1: the 0.001-minute budget (train.max_minutes)" in (
         done.stdout + done.stderr)
-    runs = ["gan", "dcgan", "dcgan_tf", "recipe"]
+    runs = ["gan", "dcgan", "dcgan_tf", "lapgan", "recipe"]
     for name in runs:
         metrics = json.loads((repo / f"reports/compare/{name}/metrics.json").read_text())
         assert metrics["train"]["iterations"] == 1 and metrics["quality"]["fid"] > 0
@@ -216,7 +216,7 @@ def test_dvc_experiments_metrics_and_plots(pipeline):
     # the comparison (compare/dvc.yaml), which ran in an earlier test, and the CycleGAN
     # (translate/dvc.yaml), whose plots DVC lists before they exist.
     compared = {f"reports/compare/{run}/quality.csv"
-                for run in ("gan", "dcgan", "dcgan_tf", "recipe")}
+                for run in ("gan", "dcgan", "dcgan_tf", "lapgan", "recipe")}
     translated = {"CycleGAN losses", "reports/translate/history.csv"}
     assert set(plots) == {"Training loss", "Discriminator accuracy", "FID while training",
                           "FID against training time", "reports/samples.png",

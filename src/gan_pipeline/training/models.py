@@ -204,9 +204,10 @@ def lapgan_generator(cfg: ModelConfig, image_shape: ImageShape, synchronized_bn:
 
 def lapgan_discriminator(cfg: ModelConfig, image_shape: ImageShape,
                          synchronized_bn: bool = False) -> keras.Model:
-    """One sigmoid per pyramid level (no batch norm to synchronize)."""
+    """One sigmoid per pyramid level."""
     start, _ = generator_start(cfg, image_shape)
-    return lapgan.discriminator(start, image_shape, cfg.leaky_relu_alpha.lapgan, OUTPUT_DTYPE)
+    return lapgan.discriminator(start, image_shape, cfg.leaky_relu_alpha.lapgan, OUTPUT_DTYPE,
+                                synchronized_bn)
 
 
 @dataclass(frozen=True)
