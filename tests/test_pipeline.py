@@ -364,3 +364,27 @@ def _promote(repo, env: dict | None = None) -> None:
     done = run(["python", "stages/promote.py", "--params", "params.yaml", "--generator",
                 "models/generator.keras"], repo, env=env).stdout
     assert "promote: " in done and "fid" in done
+
+
+def test_lapgan_trains_registers_and_serves_through_the_same_stages(pipeline):
+    """`-S model.arch=lapgan` alone: the pyramid trains, is measured and tracked by the
+    default pipeline's stages, its run sits in `mlflow ui` beside the DCGAN's, and its
+    registered generator maps noise to 28×28 images."""
+    repo, _ = pipeline
+    params = repo / "params.yaml"
+    before = params.read_text()
+    try:
+        run(["dvc", "exp", "run", "-n", "lapgan", "-S", "model.arch=lapgan",
+             "-S", "data.dataset=mnist"], repo)
+    finally:
+        params.write_text(before)  # the tests after this one start from the book's params
+    mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
+    [lapgan] = mlflow.search_runs(experiment_names=["dcgan-mnist"],
+                                  filter_string="tags.mlflow.runName = 'lapgan'",
+                                  output_format="list")
+    assert lapgan.data.params["model.arch"] == "lapgan"
+    assert lapgan.data.metrics["quality/fid"] > 0
+    [version] = mlflow.MlflowClient().search_model_versions(
+        f"run_id = '{lapgan.info.run_id}'")
+    model = mlflow.pyfunc.load_model(f"models:/{version.name}/{version.version}")
+    assert model.predict(np.zeros((2, 100), np.float32)).shape == (2, 28, 28, 1)
