@@ -31,6 +31,7 @@ import yaml
 from gan_pipeline.platform_record import cpu_info
 
 REPO = Path(__file__).resolve().parents[1]
+RECIPE_KEYS = tuple(yaml.safe_load((REPO / "compare/params.yaml").read_text())["runs"]["recipe"])
 
 # (what the row does, the recipe keys it takes out, what it adds or changes), against the
 # recipe of compare/params.yaml. Rows keep their numbers, which docs/recipe.md cites: a row
@@ -109,19 +110,24 @@ ROWS: list[tuple[str, tuple[str, ...], dict]] = [
     ("lazy R1 every 4 iterations instead of 16", (), {"train.r1_interval": 4}),
     ("lazy R1 every 4 iterations, with train.seed 43", (),
      {"train.r1_interval": 4, "train.seed": 43}),
+    ("+ minibatch standard deviation in the discriminator", (), {"model.minibatch_stddev": True}),
+    ("+ minibatch standard deviation, with train.seed 43", (),
+     {"model.minibatch_stddev": True, "train.seed": 43}),
+    # Beside row 1 with --minutes 60: the headroom of both (docs/recipe.md, set X).
+    ("the book's params (none of the recipe's changes)", RECIPE_KEYS, {}),
 ]
-# Levers deleted once they lost their ablation (docs/recipe.md): their rows run from the
+# Levers main does not carry, since their ablation (docs/recipe.md): their rows run from the
 # last commit that has them.
-DELETED = {"train.ema", "train.lr_cooldown", "train.top_k", "train.spectral_norm",
-           "model.arch=dcgan_lite"}
-LAST_WITH_DELETED = "c75d0a2"
+LAST_COMMIT_WITH = {**dict.fromkeys(("train.ema", "train.lr_cooldown", "train.top_k",
+                                     "train.spectral_norm", "model.arch=dcgan_lite"), "c75d0a2"),
+                    "model.minibatch_stddev": "4d5a1f2"}
 MINUTES_CAP = 1_000_000  # train.iterations of a row budgeted in minutes
 
 
 def deleted_lever(changes: dict) -> str | None:
     """The deleted lever a row's changes need, if any."""
     keys = {*changes, *(f"{k}={v}" for k, v in changes.items())}
-    return next(iter(sorted(keys & DELETED)), None)
+    return next(iter(sorted(keys & LAST_COMMIT_WITH.keys())), None)
 
 
 def platform() -> str:
@@ -180,9 +186,10 @@ def main() -> None:
                         "compare at equal iterations, and a cooldown knows its end")
     args = p.parse_args()
     for number in args.rows:
-        if deleted_lever(ROWS[number - 1][2]):
-            p.error(f"row {number} needs {deleted_lever(ROWS[number - 1][2])}, deleted after "
-                    f"its ablation (docs/recipe.md): run it from commit {LAST_WITH_DELETED}")
+        lever = deleted_lever(ROWS[number - 1][2])
+        if lever:
+            p.error(f"row {number} needs {lever}, deleted after its ablation "
+                    f"(docs/recipe.md): run it from commit {LAST_COMMIT_WITH[lever]}")
     params = yaml.safe_load(args.compare.read_text())
     minutes = params["minutes"] if args.minutes is None else args.minutes
     recipe = params["runs"]["recipe"]

@@ -2,10 +2,10 @@
 plot of docs/recipe.md, from the quality.csv files that `benchmarks/recipe_ablation.py
 --keep DIR` leaves (DIR/row<N>/quality.csv).
 
+    D=benchmarks/results/recipe_headroom_60min_amx
     PYTHONPATH=src python scripts/headroom_plot.py --out docs/gallery/recipe_headroom.png \
-        "recipe, seed 42 (AMX)=benchmarks/results/recipe_headroom_20000it_amx/row1/quality.csv" \
-        "the comparison's recipe (set Q)=reports/compare/recipe/quality.csv" \
-        "the book's params (set Q)=reports/compare/dcgan/quality.csv"
+        "the recipe, seed 42 (set X, AMX)=$D/row1/quality.csv" \
+        "the book's params, seed 42 (set X, AMX)=$D/row47/quality.csv"
 """
 
 import argparse
