@@ -36,10 +36,14 @@ _LINE = re.compile(r"^([A-Z][A-Z0-9_]*)=([A-Za-z0-9_.:/@%+=-]+)$")
 
 def generate(kind: str) -> str:
     """A fresh secret: 32 url-safe random bytes for a password, 20 upper-case letters and
-    digits for an S3 access key id (the shape AWS uses)."""
+    digits for an S3 access key id (the shape AWS uses). A password never starts with "-":
+    a command line would take it for an option (`dvc remote modify --local team
+    secret_access_key -q...` fails), and one draw in 64 did."""
     if kind == "key_id":
         return "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(20))
-    return secrets.token_urlsafe(32)
+    while (password := secrets.token_urlsafe(32)).startswith("-"):
+        pass
+    return password
 
 
 def read(path: Path) -> dict[str, str]:
