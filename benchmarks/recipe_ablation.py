@@ -115,19 +115,33 @@ ROWS: list[tuple[str, tuple[str, ...], dict]] = [
      {"model.minibatch_stddev": True, "train.seed": 43}),
     # Beside row 1 with --minutes 60: the headroom of both (docs/recipe.md, set X).
     ("the book's params (none of the recipe's changes)", (EVERY_RECIPE_KEY,), {}),
+    # The two candidates for the recipe line together (docs/recipe.md, sets Y and AB).
+    ("+ fused generator pass and the discriminator at 8e-4", (),
+     {"train.fused_generator_pass": True, "train.adam.discriminator_learning_rate": 0.0008}),
+    ("+ fused generator pass and the discriminator at 8e-4, with train.seed 43", (),
+     {"train.fused_generator_pass": True, "train.adam.discriminator_learning_rate": 0.0008,
+      "train.seed": 43}),
 ]
 # Levers main does not carry, since their ablation (docs/recipe.md): their rows run from the
 # last commit that has them.
-LAST_COMMIT_WITH = {**dict.fromkeys(("train.ema", "train.lr_cooldown", "train.top_k",
-                                     "train.spectral_norm", "model.arch=dcgan_lite"), "c75d0a2"),
-                    "model.minibatch_stddev": "4d5a1f2"}
+LAST_COMMIT_WITH = dict.fromkeys(("train.ema", "train.lr_cooldown", "train.top_k",
+                                  "train.spectral_norm", "model.arch=dcgan_lite"), "c75d0a2")
+# Levers built and measured on a branch that never landed: no commit here has their code.
+NEVER_LANDED = {"model.minibatch_stddev": "4d5a1f2"}
 MINUTES_CAP = 1_000_000  # train.iterations of a row budgeted in minutes
 
 
-def deleted_lever(changes: dict) -> str | None:
-    """The deleted lever a row's changes need, if any."""
+def missing_lever(changes: dict) -> str | None:
+    """Why this code cannot run a row's changes (a lever it does not carry), if it cannot."""
     keys = {*changes, *(f"{k}={v}" for k, v in changes.items())}
-    return next(iter(sorted(keys & LAST_COMMIT_WITH.keys())), None)
+    if deleted := sorted(keys & LAST_COMMIT_WITH.keys()):
+        return (f"needs {deleted[0]}, deleted after its ablation (docs/recipe.md): run it from "
+                f"commit {LAST_COMMIT_WITH[deleted[0]]}")
+    if unlanded := sorted(keys & NEVER_LANDED.keys()):
+        return (f"needs {unlanded[0]}, built and measured on commit {NEVER_LANDED[unlanded[0]]} "
+                "of a branch that never landed (docs/recipe.md): its code is not in this "
+                "repository")
+    return None
 
 
 def platform() -> str:
@@ -186,10 +200,9 @@ def main() -> None:
                         "compare at equal iterations, and a cooldown knows its end")
     args = p.parse_args()
     for number in args.rows:
-        lever = deleted_lever(ROWS[number - 1][2])
-        if lever:
-            p.error(f"row {number} needs {lever}, deleted after its ablation "
-                    f"(docs/recipe.md): run it from commit {LAST_COMMIT_WITH[lever]}")
+        missing = missing_lever(ROWS[number - 1][2])
+        if missing:
+            p.error(f"row {number} {missing}")
     params = yaml.safe_load(args.compare.read_text())
     minutes = params["minutes"] if args.minutes is None else args.minutes
     recipe = params["runs"]["recipe"]
