@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from helpers import REPO
-from gan_pipeline.verification.verify import copy_files, venv_env
+from gan_pipeline.verification.tree_copy import copy_files, venv_env
 
 
 

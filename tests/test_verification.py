@@ -1,6 +1,8 @@
 """`make verify` in a throw-away repo at a small size: the lock and the reference it records
-pass; a pure rename in the train step passes, and `make commit-unchanged` then makes the
-lock current; a changed constant of the step fails at the first recorded iteration."""
+pass; a pure rename in the train step passes, on the resumed replay alone, and `make
+commit-unchanged` then makes the lock current; a changed constant of the step fails at the
+first recorded iteration; a checkpoint that drops state fails after the resume only, and
+the straight replay says so."""
 
 from __future__ import annotations
 
@@ -88,11 +90,11 @@ def test_verify_records_a_reference_then_passes_against_it(repo):
     path.write_text(reference.to_json())
 
 
-def _edit(repo: Path, old: str, new: str) -> str:
-    gan = repo / "src/gan_pipeline/training/gan.py"
-    text = gan.read_text()
+def _edit(repo: Path, old: str, new: str, module: str = "gan.py") -> str:
+    path = repo / "src/gan_pipeline/training" / module
+    text = path.read_text()
     assert old in text
-    gan.write_text(text.replace(old, new))
+    path.write_text(text.replace(old, new))
     return text
 
 
@@ -104,6 +106,12 @@ def test_a_rename_replays_bit_for_bit_and_commit_unchanged_makes_the_lock_curren
         assert "train: src/gan_pipeline/training/gan.py modified" in strict.stdout
         proved = verify(repo, "--stale-ok")
         assert proved.returncode == 0, proved.stdout + proved.stderr
+        # Matching the reference, the resumed replay proves the prefix and the resume: the
+        # straight one does not run.
+        report = (repo / "reports/verification.md").read_text()
+        assert "the resumed replay against the reference: state digests | ok" in report
+        assert "the resumed replay against the committed run: history | ok" in report
+        assert "replay, resumed" in report and "replay, straight" not in report
         run([sys.executable, "-m", "gan_pipeline.verification.commit_unchanged", "train"],
             repo)
         assert not stale_stages(repo, str(Path(sys.executable).parent / "dvc"))
@@ -127,8 +135,29 @@ def test_a_changed_constant_fails_at_the_first_recorded_iteration(repo):
     assert f"first difference: `{SAMPLE_INTERVAL}," in report
     # The rebuilt cheap stages do not use gan.py: they still match.
     assert "DIFFERENT" not in report
-    # Failed already: the resumed replay is not run.
-    assert "The resumed replay did not run" in report and "replay, resumed" not in report
+    # The straight replay differs too: the bits changed, not only the resume.
+    assert f"The resumed replay (stopped at {ITERATIONS // 2}) differs at iteration " \
+        f"{SAMPLE_INTERVAL}; the straight replay differs too, at iteration " \
+        f"{SAMPLE_INTERVAL}: the bits changed, resumed or not." in report
     # The mismatch names the bits class it was found in.
     assert re.search(rf"first differing iteration {SAMPLE_INTERVAL} \(bits class \S+-"
                      rf"\d+threads-[0-9a-f]{{8}}\)", report)
+
+
+def test_a_checkpoint_that_drops_state_fails_after_the_resume_and_the_straight_replay_says_so(
+        repo):
+    # The noise generator's state left out of the checkpoint: a resumed run draws other noise.
+    before = _edit(repo, "seed_state=gan.seed_generator.state.value, ", "", "checkpoints.py")
+    try:
+        broken = verify(repo, "--stale-ok")
+    finally:
+        (repo / "src/gan_pipeline/training/checkpoints.py").write_text(before)
+    assert broken.returncode == 1
+    report = (repo / "reports/verification.md").read_text()
+    assert report.startswith("# Verification: FAILED")
+    half = ITERATIONS // 2
+    assert f"first differing iteration {half + SAMPLE_INTERVAL}" in report
+    assert f"The resumed replay (stopped at {half}) differs at iteration " \
+        f"{half + SAMPLE_INTERVAL}; the straight replay matches: resuming is not exact." \
+        in report
+    assert "the straight replay against the reference: state digests | ok" in report

@@ -69,3 +69,9 @@ def describe_stale(stale: dict[str, dict]) -> str:
 
     return "\n".join(f"{stage}: {', '.join(changes(p, s) for p, s in deps.items())}"
                      for stage, deps in stale.items())
+
+
+def lock_outs(lock: dict, stages) -> dict[str, str]:
+    """The outputs of ``stages`` in a parsed lock: path -> md5."""
+    return {out["path"]: out["md5"] for name in stages
+            for out in lock["stages"].get(name, {}).get("outs", [])}

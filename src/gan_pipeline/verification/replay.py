@@ -111,3 +111,14 @@ def replay(repo: Path, workdir: Path, raw_params: dict[str, Any], iterations: in
     history = (workdir / OUTPUTS["--history"]).read_text().splitlines()
     return Prefix(history, read_json(workdir / OUTPUTS["--state-digests"]),
                   time.monotonic() - start)
+
+
+def committed_prefix(repo: Path, iterations: int) -> Prefix:
+    """The committed run's first ``iterations``: its history rows and state digests (None
+    before a relock recorded them)."""
+    history = (repo / "reports/history.csv").read_text().splitlines()
+    rows = 1 + sum(1 for line in history[1:] if int(line.split(",")[0]) <= iterations)
+    digests_file = repo / "reports/state_digests.json"
+    digests = [d for d in read_json(digests_file) if d.iteration <= iterations] \
+        if digests_file.exists() else None
+    return Prefix(history[:rows], digests, 0)

@@ -64,17 +64,20 @@ class Report:
         result = "; ".join(results) or "not compared"
         self.outputs.append(f"| `{path}` | `{md5[:12]}` | {result} |")
 
-    def prefix(self, ours_name: str, theirs_name: str, ours, theirs) -> None:
+    def prefix(self, ours_name: str, theirs_name: str, ours, theirs) -> int | None:
         """Compare two prefixes of this host's bits class: history lines, then state digests
-        (when both have them)."""
+        (when both have them). The first iteration at which they differ, or None."""
         what = f"{ours_name} against {theirs_name}"
         i, matched = first_difference(ours.history[1:], theirs.history[1:],
                                       lambda line: line.split(",")[0])
+        differs = []
         if ours.history[:1] != theirs.history[:1]:
             self.checks.append(Check(f"{what}: history", False, "the CSV headers differ"))
+            differs.append(0)
         elif i is not None:
             rows = ours.history[1:] + [None]
             theirs_rows = theirs.history[1:] + [None]
+            differs.append(int((rows[i] or theirs_rows[i]).split(",")[0]))
             self.checks.append(Check(
                 f"{what}: history", False,
                 f"matched up to iteration {matched or 0}; first difference: "
@@ -86,7 +89,7 @@ class Report:
             self.checks.append(Check(f"{what}: state digests", True,
                                      "not compared: none committed yet (the next full "
                                      "relock records them)"))
-            return
+            return min(differs, default=None)
         i, matched = first_difference(ours.state_digests, theirs.state_digests,
                                       lambda d: d.iteration)
         if i is None:
@@ -99,6 +102,8 @@ class Report:
                                      f"matched up to iteration {matched or 0}; first "
                                      f"differing iteration {first} (bits class "
                                      f"{self.bits_id})"))
+            differs.append(first)
+        return min(differs, default=None)
 
     def passed(self) -> bool:
         return all(c.passed for c in self.checks)

@@ -30,7 +30,8 @@ import yaml
 from gan_pipeline.formats.files import json_bytes, write_text
 from gan_pipeline.verification import references
 from gan_pipeline.verification.replay import pinned_threads
-from gan_pipeline.verification.verify import lock_outs, venv_env
+from gan_pipeline.verification.lock import lock_outs
+from gan_pipeline.verification.tree_copy import venv_env
 
 TOLERANCES = Path("verification/tolerances.json")
 KEPT = Path("reports/reproduction")

@@ -3,10 +3,12 @@
 1. The locks are current: no locked stage's code, params or command changed.
 2. The cheap stages (download, prepare, train_classifier) are rebuilt from nothing in a copy
    of the tree, and their outputs hashed.
-3. The train stage replays the committed params' first ``--iterations``, once straight and,
-   if that matched, once stopped by SIGTERM halfway and resumed; both must end in the same
-   state. They, and the classifier's training, run on the intra-op thread count of the
-   reference they are compared with (it decides the bits), whatever the host's cores.
+3. The train stage replays the committed params' first ``--iterations``, stopped by SIGTERM
+   halfway and resumed; it must end in the reference's state (a straight run's), which
+   proves the prefix and the resume at the cost of one replay. Recording, the straight
+   replay runs first and the resumed one must end in its state. The replays, and the
+   classifier's training, run on the intra-op thread count of the reference they are
+   compared with (it decides the bits), whatever the host's cores.
 4. Each result is compared with the committed reference of this host's bits class and, on
    the committed run's class, with dvc.lock and the committed history and state digests.
 
@@ -19,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,46 +34,14 @@ import yaml
 from gan_pipeline.errors import InputError
 from gan_pipeline.formats.files import json_bytes, write_text
 from gan_pipeline.platform_record import describe
-from gan_pipeline.training.state_digests import read_json
 from gan_pipeline.verification import references
-from gan_pipeline.verification.lock import describe_stale, stale_stages
-from gan_pipeline.verification.replay import Prefix, pinned_threads, replay
+from gan_pipeline.verification.lock import describe_stale, lock_outs, stale_stages
+from gan_pipeline.verification.replay import (Prefix, committed_prefix, pinned_threads,
+                                               replay)
 from gan_pipeline.verification.report import Check, Report
+from gan_pipeline.verification.tree_copy import copy_tree, venv_env
 
 CHEAP_STAGES = ("download", "prepare", "train_classifier")
-
-
-def venv_env(**extra: str) -> dict[str, str]:
-    """This environment with this interpreter's commands (dvc, python) first on PATH, as the
-    stage commands expect."""
-    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}"
-                                  f"{os.environ.get('PATH', '')}", **extra}
-
-
-def lock_outs(lock: dict, stages) -> dict[str, str]:
-    """The outputs of ``stages`` in a parsed lock: path -> md5."""
-    return {out["path"]: out["md5"] for name in stages
-            for out in lock["stages"].get(name, {}).get("outs", [])}
-
-
-def copy_files(repo: Path, dest: Path, skip: tuple[str, ...] = ()) -> None:
-    """The files a fresh clone has (tracked, and untracked but not ignored), but those named
-    ``skip``, copied into ``dest``."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=repo,
-                            capture_output=True, text=True, check=True, timeout=60).stdout
-    for rel in filter(None, listed.split("\0")):
-        if (repo / rel).is_file() and Path(rel).name not in skip:
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(repo / rel, dest / rel)
-
-
-def copy_tree(repo: Path, dest: Path) -> None:
-    """The files a fresh clone has, as a new git repository."""
-    copy_files(repo, dest)
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
-                ["git", "-c", "user.name=verify", "-c", "user.email=verify@localhost",
-                 "commit", "-qm", "verify"]):
-        subprocess.run(cmd, cwd=dest, check=True, capture_output=True, timeout=120)
 
 
 @dataclass(frozen=True)
@@ -166,40 +134,63 @@ def rebuild_cheap_stages(copy: Path, lock: dict, plan: Plan, timeout_s: float,
 
 
 def replay_and_compare(repo: Path, copy: Path, raw: dict, iterations: int, plan: Plan,
-                       timeout_s: float, report: Report) -> Prefix:
-    """The straight replay against the reference and the committed run, then, if those
-    matched, the resumed one against the straight one; the straight one."""
+                       timeout_s: float, report: Report) -> Prefix | None:
+    """Replay the train stage's first ``iterations`` and compare; the straight replay, which a
+    reference keeps, when ``plan.record``.
+
+    Recording: the straight replay against what there is to compare with, then, if that
+    matched, the resumed one against it. Otherwise one replay is enough where it matches:
+    the one stopped by SIGTERM halfway and resumed, against this class's reference (and the
+    committed run), which a straight run recorded. Its equal bits prove both that the prefix
+    reproduces and that resuming is exact. The straight replay runs only when the resumed one
+    differs, to tell a fault of resuming from changed bits."""
+    half = iterations // 2
+
     def run_replay(name: str, interrupt_at: int | None) -> Prefix:
+        how = f"stopped by SIGTERM at {half} and resumed" if interrupt_at else name
+        print(f"verify: replaying the first {iterations} iterations ({how}, on "
+              f"{plan.threads} intra-op threads)", flush=True)
         prefix = replay(copy, copy.parent / name, raw, iterations,
                         copy / "data/prepared/dataset.npz", copy / "models/classifier.keras",
                         plan.threads, interrupt_at, timeout_s)
         report.wall(f"replay, {name}", prefix.seconds)
         return prefix
 
-    print(f"verify: replaying the first {iterations} iterations (straight, on "
-          f"{plan.threads} intra-op threads)", flush=True)
-    straight = run_replay("straight", None)
-    if plan.reference is not None:
-        report.prefix("the straight replay", "the reference", straight,
-                      Prefix(plan.reference.history, plan.reference.state_digests, 0))
-    if plan.on_committed:
-        history = (repo / "reports/history.csv").read_text().splitlines()
-        rows = 1 + sum(1 for line in history[1:] if int(line.split(",")[0]) <= iterations)
-        digests_file = repo / "reports/state_digests.json"
-        digests = [d for d in read_json(digests_file) if d.iteration <= iterations] \
-            if digests_file.exists() else None
-        report.prefix("the straight replay", "the committed run", straight,
-                      Prefix(history[:rows], digests, 0))
-    if not report.passed():
-        # The verdict is already FAILED: spare CI the second replay.
-        report.lines.append("- The resumed replay did not run: a comparison above "
-                            "already failed.")
+    def compare(name: str, ours: Prefix) -> int | None:
+        """``ours`` against the reference and the committed run: the first iteration at
+        which any differs, or None."""
+        firsts = []
+        if plan.reference is not None:
+            firsts.append(report.prefix(name, "the reference", ours, Prefix(
+                plan.reference.history, plan.reference.state_digests, 0)))
+        if plan.on_committed:
+            firsts.append(report.prefix(name, "the committed run", ours,
+                                        committed_prefix(repo, iterations)))
+        return min((f for f in firsts if f is not None), default=None)
+
+    if plan.record:
+        straight = run_replay("straight", None)
+        compare("the straight replay", straight)
+        if not report.passed():
+            # The verdict is already FAILED: spare CI the second replay.
+            report.lines.append("- The resumed replay did not run: a comparison above "
+                                "already failed.")
+            return straight
+        resumed = run_replay("resumed", half)
+        report.prefix("the resumed replay", "the straight replay", resumed, straight)
         return straight
-    print(f"verify: replaying the first {iterations} iterations, stopped by SIGTERM at "
-          f"{iterations // 2} and resumed", flush=True)
-    resumed = run_replay("resumed", iterations // 2)
-    report.prefix("the resumed replay", "the straight replay", resumed, straight)
-    return straight
+    first = compare("the resumed replay", run_replay("resumed", half))
+    if first is None:
+        return None
+    # Even rows before the stop pass through the checkpoint, so only a straight replay
+    # tells a fault of resuming from changed bits.
+    straight_first = compare("the straight replay", run_replay("straight", None))
+    report.lines.append(
+        f"- The resumed replay (stopped at {half}) differs at iteration {first}; the "
+        + ("straight replay matches: resuming is not exact." if straight_first is None else
+           f"straight replay differs too, at iteration {straight_first}: the bits changed, "
+           f"resumed or not."))
+    return None
 
 
 def record_reference(repo: Path, raw: dict, iterations: int, plan: Plan,
@@ -224,7 +215,7 @@ def verify(repo: Path, iterations: int, record: bool, timeout_s: float, report: 
         copy_tree(repo, copy)
         rebuilt = rebuild_cheap_stages(copy, lock, plan, timeout_s, report)
         straight = replay_and_compare(repo, copy, raw, iterations, plan, timeout_s, report)
-        if plan.record:
+        if straight is not None:
             record_reference(repo, raw, iterations, plan, rebuilt, straight, report)
 
 
