@@ -7,7 +7,9 @@ import json
 import os
 
 from helpers import REPO
-from gan_pipeline.verification.report import first_difference
+from gan_pipeline.training.state_digests import StateDigest
+from gan_pipeline.verification.replay import Prefix
+from gan_pipeline.verification.report import Report, first_difference
 from gan_pipeline.verification.reproduce import (KEPT, TOLERANCES, _keep_differing,
                                                   committed_cores, compare, pinned)
 
@@ -43,6 +45,25 @@ def test_first_difference_names_where_two_runs_part():
     assert first_difference([1, 2, 3], [1, 2, 3], str) == (None, "3")
     assert first_difference([1, 2, 4], [1, 2, 3], str) == (2, "2")
     assert first_difference([1, 2], [1, 2, 3], str) == (2, "2")  # one run is shorter
+
+
+def test_a_prefix_comparison_returns_the_earliest_iteration_where_they_part():
+    def prefix(iterations, digest_of=lambda i: "d"):
+        return Prefix(["iteration,d_loss", *(f"{i},0.5" for i in iterations)],
+                      [StateDigest(i, digest_of(i)) for i in iterations], 0)
+
+    report = Report()
+    assert report.prefix("ours", "theirs", prefix([100, 200]), prefix([100, 200])) is None
+    assert report.passed()
+    # A row missing from ours: where they part is its iteration, not our next row's.
+    assert report.prefix("ours", "theirs", prefix([100, 300]), prefix([100, 200, 300])) == 200
+    assert report.prefix("ours", "theirs", prefix([100]), prefix([100, 200])) == 200
+    # Equal rows, a digest differing from 200 on.
+    other = prefix([100, 200, 300], lambda i: "d" if i < 200 else "e")
+    assert report.prefix("ours", "theirs", other, prefix([100, 200, 300])) == 200
+    assert not report.passed()
+    headless = Prefix(["step,loss", "100,0.5"], [StateDigest(100, "d")], 0)
+    assert report.prefix("ours", "theirs", headless, prefix([100])) == 0
 
 
 def test_a_differing_output_is_kept_for_a_closer_look(tmp_path):

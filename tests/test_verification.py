@@ -136,9 +136,23 @@ def test_a_changed_constant_fails_at_the_first_recorded_iteration(repo):
     # The rebuilt cheap stages do not use gan.py: they still match.
     assert "DIFFERENT" not in report
     # The straight replay differs too: the bits changed, not only the resume.
-    assert f"The resumed replay (stopped at {ITERATIONS // 2}) differs at iteration " \
-        f"{SAMPLE_INTERVAL}; the straight replay differs too, at iteration " \
+    assert f"The resumed replay (stopped after iteration {ITERATIONS // 2}) differs at " \
+        f"iteration {SAMPLE_INTERVAL}; the straight replay differs too, at iteration " \
         f"{SAMPLE_INTERVAL}: the bits changed, resumed or not." in report
+    # Recording, the straight replay runs first; differing, it spares the resumed one and
+    # records nothing.
+    reference = next((repo / REFERENCES).glob("*.json")).read_text()
+    _edit(repo, "self.real_target = 1.0 - label_smoothing",
+          "self.real_target = 0.99 - label_smoothing")
+    try:
+        recording = verify(repo, "--stale-ok", "--record")
+    finally:
+        (repo / "src/gan_pipeline/training/gan.py").write_text(before)
+    assert recording.returncode == 1
+    report = (repo / "reports/verification.md").read_text()
+    assert "not recording a reference: a comparison failed" in report
+    assert "The resumed replay did not run" in report and "replay, resumed" not in report
+    assert next((repo / REFERENCES).glob("*.json")).read_text() == reference
     # The mismatch names the bits class it was found in.
     assert re.search(rf"first differing iteration {SAMPLE_INTERVAL} \(bits class \S+-"
                      rf"\d+threads-[0-9a-f]{{8}}\)", report)
@@ -155,9 +169,11 @@ def test_a_checkpoint_that_drops_state_fails_after_the_resume_and_the_straight_r
     assert broken.returncode == 1
     report = (repo / "reports/verification.md").read_text()
     assert report.startswith("# Verification: FAILED")
+    # The SIGTERM lands a few iterations after the halfway checkpoint: the first digest
+    # after the stop differs.
     half = ITERATIONS // 2
-    assert f"first differing iteration {half + SAMPLE_INTERVAL}" in report
-    assert f"The resumed replay (stopped at {half}) differs at iteration " \
-        f"{half + SAMPLE_INTERVAL}; the straight replay matches: resuming is not exact." \
-        in report
+    found = re.search(rf"The resumed replay \(stopped after iteration {half}\) differs at "
+                      rf"iteration (\d+); the straight replay matches: the fault is in "
+                      rf"resuming\.", report)
+    assert found and int(found[1]) > half and int(found[1]) % SAMPLE_INTERVAL == 0, report
     assert "the straight replay against the reference: state digests | ok" in report

@@ -17,6 +17,12 @@ def first_difference(ours: list, theirs: list, key) -> tuple[int | None, object]
                                                              matched)
 
 
+def _iteration(row: str) -> int:
+    """A history row's iteration, its first field (0 for a row that has none)."""
+    first = row.split(",")[0]
+    return int(first) if first.isdigit() else 0
+
+
 @dataclass
 class Check:
     what: str
@@ -77,7 +83,8 @@ class Report:
         elif i is not None:
             rows = ours.history[1:] + [None]
             theirs_rows = theirs.history[1:] + [None]
-            differs.append(int((rows[i] or theirs_rows[i]).split(",")[0]))
+            differs.append(min((_iteration(row) for row in (rows[i], theirs_rows[i]) if row),
+                               default=0))
             self.checks.append(Check(
                 f"{what}: history", False,
                 f"matched up to iteration {matched or 0}; first difference: "
@@ -96,8 +103,8 @@ class Report:
             self.checks.append(Check(f"{what}: state digests", True,
                                      f"identical up to iteration {matched}"))
         else:
-            longer = ours if i < len(ours.state_digests) else theirs
-            first = longer.state_digests[i].iteration
+            first = min(d[i].iteration for d in (ours.state_digests, theirs.state_digests)
+                        if i < len(d))
             self.checks.append(Check(f"{what}: state digests", False,
                                      f"matched up to iteration {matched or 0}; first "
                                      f"differing iteration {first} (bits class "

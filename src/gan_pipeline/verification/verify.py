@@ -36,8 +36,8 @@ from gan_pipeline.formats.files import json_bytes, write_text
 from gan_pipeline.platform_record import describe
 from gan_pipeline.verification import references
 from gan_pipeline.verification.lock import describe_stale, lock_outs, stale_stages
-from gan_pipeline.verification.replay import (Prefix, committed_prefix, pinned_threads,
-                                               replay)
+from gan_pipeline.verification.replay import (Prefix, ReplayError, committed_prefix,
+                                               pinned_threads, replay)
 from gan_pipeline.verification.report import Check, Report
 from gan_pipeline.verification.tree_copy import copy_tree, venv_env
 
@@ -147,7 +147,7 @@ def replay_and_compare(repo: Path, copy: Path, raw: dict, iterations: int, plan:
     half = iterations // 2
 
     def run_replay(name: str, interrupt_at: int | None) -> Prefix:
-        how = f"stopped by SIGTERM at {half} and resumed" if interrupt_at else name
+        how = f"stopped by SIGTERM after iteration {half}, resumed" if interrupt_at else name
         print(f"verify: replaying the first {iterations} iterations ({how}, on "
               f"{plan.threads} intra-op threads)", flush=True)
         prefix = replay(copy, copy.parent / name, raw, iterations,
@@ -179,17 +179,23 @@ def replay_and_compare(repo: Path, copy: Path, raw: dict, iterations: int, plan:
         resumed = run_replay("resumed", half)
         report.prefix("the resumed replay", "the straight replay", resumed, straight)
         return straight
-    first = compare("the resumed replay", run_replay("resumed", half))
-    if first is None:
+    try:
+        resumed = run_replay("resumed", half)
+    except ReplayError as err:
+        report.checks.append(Check("the resumed replay", False, str(err)))
+        resumed = None
+    first = None if resumed is None else compare("the resumed replay", resumed)
+    if resumed is not None and first is None:
         return None
     # Even rows before the stop pass through the checkpoint, so only a straight replay
     # tells a fault of resuming from changed bits.
     straight_first = compare("the straight replay", run_replay("straight", None))
     report.lines.append(
-        f"- The resumed replay (stopped at {half}) differs at iteration {first}; the "
-        + ("straight replay matches: resuming is not exact." if straight_first is None else
-           f"straight replay differs too, at iteration {straight_first}: the bits changed, "
-           f"resumed or not."))
+        f"- The resumed replay (stopped after iteration {half}) "
+        + (f"differs at iteration {first}" if resumed else "did not finish") + "; the "
+        + ("straight replay matches: the fault is in resuming." if straight_first is None
+           else f"straight replay differs too, at iteration {straight_first}: the bits "
+                f"changed, resumed or not."))
     return None
 
 
