@@ -98,6 +98,18 @@ def _edit(repo: Path, old: str, new: str, module: str = "gan.py") -> str:
     return text
 
 
+def verify_edited(repo: Path, module: str, old: str, new: str,
+                  *args: str) -> tuple[subprocess.CompletedProcess, str]:
+    """`make verify` of the tree with one edit of a training module, undone after: the
+    result and its report."""
+    before = _edit(repo, old, new, module)
+    try:
+        result = verify(repo, *args)
+    finally:
+        (repo / "src/gan_pipeline/training" / module).write_text(before)
+    return result, (repo / "reports/verification.md").read_text()
+
+
 def test_a_rename_replays_bit_for_bit_and_commit_unchanged_makes_the_lock_current(repo):
     before = _edit(repo, "_logs", "_iteration_logs")
     try:
@@ -122,14 +134,10 @@ def test_a_rename_replays_bit_for_bit_and_commit_unchanged_makes_the_lock_curren
 
 
 def test_a_changed_constant_fails_at_the_first_recorded_iteration(repo):
-    before = _edit(repo, "self.real_target = 1.0 - label_smoothing",
-                   "self.real_target = 0.99 - label_smoothing")
-    try:
-        changed = verify(repo, "--stale-ok")
-    finally:
-        (repo / "src/gan_pipeline/training/gan.py").write_text(before)
+    edit = ("gan.py", "self.real_target = 1.0 - label_smoothing",
+            "self.real_target = 0.99 - label_smoothing")
+    changed, report = verify_edited(repo, *edit, "--stale-ok")
     assert changed.returncode == 1
-    report = (repo / "reports/verification.md").read_text()
     assert report.startswith("# Verification: FAILED")
     assert f"matched up to iteration 0; first differing iteration {SAMPLE_INTERVAL}" in report
     assert f"first difference: `{SAMPLE_INTERVAL}," in report
@@ -142,16 +150,10 @@ def test_a_changed_constant_fails_at_the_first_recorded_iteration(repo):
     # Recording, the straight replay runs first; differing, it spares the resumed one and
     # records nothing.
     reference = next((repo / REFERENCES).glob("*.json")).read_text()
-    _edit(repo, "self.real_target = 1.0 - label_smoothing",
-          "self.real_target = 0.99 - label_smoothing")
-    try:
-        recording = verify(repo, "--stale-ok", "--record")
-    finally:
-        (repo / "src/gan_pipeline/training/gan.py").write_text(before)
+    recording, recorded = verify_edited(repo, *edit, "--stale-ok", "--record")
     assert recording.returncode == 1
-    report = (repo / "reports/verification.md").read_text()
-    assert "not recording a reference: a comparison failed" in report
-    assert "The resumed replay did not run" in report and "replay, resumed" not in report
+    assert "not recording a reference: a comparison failed" in recorded
+    assert "The resumed replay did not run" in recorded and "replay, resumed" not in recorded
     assert next((repo / REFERENCES).glob("*.json")).read_text() == reference
     # The mismatch names the bits class it was found in.
     assert re.search(rf"first differing iteration {SAMPLE_INTERVAL} \(bits class \S+-"
@@ -161,13 +163,10 @@ def test_a_changed_constant_fails_at_the_first_recorded_iteration(repo):
 def test_a_checkpoint_that_drops_state_fails_after_the_resume_and_the_straight_replay_says_so(
         repo):
     # The noise generator's state left out of the checkpoint: a resumed run draws other noise.
-    before = _edit(repo, "seed_state=gan.seed_generator.state.value, ", "", "checkpoints.py")
-    try:
-        broken = verify(repo, "--stale-ok")
-    finally:
-        (repo / "src/gan_pipeline/training/checkpoints.py").write_text(before)
+    broken, report = verify_edited(repo, "checkpoints.py",
+                                   "seed_state=gan.seed_generator.state.value, ", "",
+                                   "--stale-ok")
     assert broken.returncode == 1
-    report = (repo / "reports/verification.md").read_text()
     assert report.startswith("# Verification: FAILED")
     # The SIGTERM lands a few iterations after the halfway checkpoint: the first digest
     # after the stop differs.
