@@ -156,16 +156,18 @@ def replay_and_compare(repo: Path, copy: Path, raw: dict, iterations: int, plan:
         report.wall(f"replay, {name}", prefix.seconds)
         return prefix
 
+    # What each replay is compared with, read once: this class's reference and, on the
+    # committed run's class, the committed run.
+    targets = []
+    if plan.reference is not None:
+        targets.append(("the reference", Prefix(plan.reference.history,
+                                                plan.reference.state_digests, 0)))
+    if plan.on_committed:
+        targets.append(("the committed run", committed_prefix(repo, iterations)))
+
     def compare(name: str, ours: Prefix) -> int | None:
-        """``ours`` against the reference and the committed run: the first iteration at
-        which any differs, or None."""
-        firsts = []
-        if plan.reference is not None:
-            firsts.append(report.prefix(name, "the reference", ours, Prefix(
-                plan.reference.history, plan.reference.state_digests, 0)))
-        if plan.on_committed:
-            firsts.append(report.prefix(name, "the committed run", ours,
-                                        committed_prefix(repo, iterations)))
+        """``ours`` against each target: the first iteration at which any differs, or None."""
+        firsts = [report.prefix(name, target, ours, theirs) for target, theirs in targets]
         return min((f for f in firsts if f is not None), default=None)
 
     if plan.record:
