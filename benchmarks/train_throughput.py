@@ -15,7 +15,10 @@ Variants (``--variants``, comma-separated; the first is the baseline of the rati
   fp32+fused, bf16+fused   ... with ``train.fused_generator_pass: true`` (one generator
                 forward per iteration instead of two; see src/gan_pipeline/training/gan.py);
   bf16+r1       ... with the recipe's lazy R1 (``train.r1_gamma`` 0.02, the penalty every
-                ``train.r1_interval`` iterations): what it costs per iteration.
+                ``train.r1_interval`` iterations): what it costs per iteration;
+  fp32+start128, fp32+start64   ... with the generator's first map at 128 or 64 channels
+                (``model.dcgan_start_channels``; the book's 256).
+Levers combine: ``fp32+fused+r1+start128``.
 Thread counts (``runtime.train.intra_op_threads``/``inter_op_threads``) apply to every variant of a
 run, since TensorFlow fixes them at start-up: compare them across runs with --threads.
 
@@ -46,16 +49,18 @@ from gan_pipeline.training.models import build_discriminator, build_generator  #
 from gan_pipeline.training.runtime import configure_runtime  # noqa: E402
 
 
-def flops_per_iteration(batch_size: int, fused_generator_pass: bool = False) -> float:
+def flops_per_iteration(batch_size: int, fused_generator_pass: bool = False,
+                        start_channels: int = 256) -> float:
     """Analytic FLOPs of one book iteration (2 per multiply-add; backward = 2× forward).
 
-    Generator forward per image: Dense 100->12544, ConvT 7²·9·256·128, 14²·9·128·64,
-    14²·9·64·1. Discriminator: 14²·9·1·32, 7²·9·32·64, 4²·9·64·128, 2048.
+    Generator forward per image, its first map of C = ``start_channels`` (the book's 256):
+    Dense 100->7²·C, ConvT 7²·9·C·128, 14²·9·128·64, 14²·9·64·1. Discriminator: 14²·9·1·32, 7²·9·32·64, 4²·9·64·128, 2048.
     Iteration: G forward for the fakes, D forward+backward on 2 batches, and the generator
     step's G forward+backward plus D forward+backward (to the inputs). The fused pass
     drops the separate G forward for the fakes.
     """
-    g = 2 * (100 * 12544 + 7 * 7 * 9 * 256 * 128 + 14 * 14 * 9 * 128 * 64 + 14 * 14 * 9 * 64)
+    c = start_channels
+    g = 2 * (100 * 7 * 7 * c + 7 * 7 * 9 * c * 128 + 14 * 14 * 9 * 128 * 64 + 14 * 14 * 9 * 64)
     d = 2 * (14 * 14 * 9 * 32 + 7 * 7 * 9 * 32 * 64 + 4 * 4 * 9 * 64 * 128 + 2048)
     return batch_size * ((0 if fused_generator_pass else g) + 2 * 3 * d + 3 * g + 3 * d)
 
@@ -94,19 +99,31 @@ class SeedLoop:
             self.gan.train_on_batch(z, self.real)
 
 
-# The train params each lever variant changes.
-LEVERS = {"fused": {"fused_generator_pass": True}, "r1": {"r1_gamma": 0.02}}
+# The (section, params) each lever variant changes.
+LEVERS = {"fused": ("train", {"fused_generator_pass": True}),
+          "r1": ("train", {"r1_gamma": 0.02}),
+          "start128": ("model", {"dcgan_start_channels": 128}),
+          "start64": ("model", {"dcgan_start_channels": 64})}
+
+
+def with_levers(params, options: list[str]):
+    """``params`` with the levers among ``options`` (the others are xla and -nondet)."""
+    for section, update in (LEVERS[o] for o in options if o in LEVERS):
+        params = params.model_copy(update={section: getattr(params, section).model_copy(
+            update=update)})
+    return params
 
 
 class ProjectStep:
-    def __init__(self, params, images: np.ndarray, precision: str, option: str):
-        self.deterministic = option != "-nondet"
+    def __init__(self, params, images: np.ndarray, precision: str, options: list[str]):
+        self.deterministic = "-nondet" not in options
         self._set_determinism()
-        cfg = params.train.model_copy(update=LEVERS.get(option, {}))
+        params = with_levers(params, options)
         keras.mixed_precision.set_global_policy(precision)  # layers take it when built
-        self.gan = build_gan(params.model, cfg, images.shape[1:])
+        self.gan = build_gan(params.model, params.train, images.shape[1:])
         # Each iteration as the training loop runs it, lazy R1 included.
-        self.run_iteration = self.gan.compiled_training(cfg.batch_size, option == "xla")
+        self.run_iteration = self.gan.compiled_training(params.train.batch_size,
+                                                        "xla" in options)
         self.iteration = 0
         self.data = tf.convert_to_tensor(images)
 
@@ -157,8 +174,11 @@ def main() -> None:
         if name == "seed_loop":
             keras.mixed_precision.set_global_policy("float32")
             return SeedLoop(params, images)
-        precision, _, option = name.replace("-", "+-").partition("+")
-        return ProjectStep(params, images, precisions[precision], option)
+        precision, *options = name.replace("-", "+-").split("+")
+        unknown = set(options) - {*LEVERS, "xla", "-nondet"}
+        if precision not in precisions or unknown:
+            p.error(f"unknown variant {name}")
+        return ProjectStep(params, images, precisions[precision], options)
 
     names = args.variants.split(",")
     variants = {}
@@ -178,13 +198,17 @@ def main() -> None:
           f"{args.iterations} iterations, {flops / 1e9:.1f} GFLOP per iteration, "
           f"TF {tf.__version__}, {os.cpu_count()} CPUs visible, threads intra/inter "
           f"{intra}/{inter}")
-    print(f"{'variant':<14}{'it/s (median)':>14}{'rounds':>24}{'× ' + names[0]:>14}"
-          f"{'GFLOP/s':>10}")
+    width = max(14, *(len(name) + 2 for name in names))
+    print(f"{'variant':<{width}}{'it/s (median)':>14}{'rounds':>{6 * args.rounds + 6}}"
+          f"{'× ' + names[0]:>{width}}{'GFLOP/s':>10}")
     for name in names:
         med = statistics.median(rates[name])
         rounds = " ".join(f"{x:.2f}" for x in rates[name])
-        gflops = med * flops_per_iteration(train.batch_size, "fused" in name) / 1e9
-        print(f"{name:<14}{med:>14.2f}{rounds:>24}{med / base:>14.2f}{gflops:>10.1f}")
+        step = with_levers(params, name.split("+"))
+        gflops = med * flops_per_iteration(train.batch_size, step.train.fused_generator_pass,
+                                           step.model.dcgan_start_channels) / 1e9
+        print(f"{name:<{width}}{med:>14.2f}{rounds:>{6 * args.rounds + 6}}"
+              f"{med / base:>{width}.2f}{gflops:>10.1f}")
 
 
 if __name__ == "__main__":

@@ -46,8 +46,10 @@ def workdir(tmp_path_factory, untrained_classifier) -> Path:
 
 def test_train_throughput(mnist_shaped_data):
     out = benchmark("train_throughput.py", "--data", str(mnist_shaped_data), "--iterations",
-                    "1", "--rounds", "1", "--warmup", "1", "--variants", "seed_loop,bf16+r1")
+                    "1", "--rounds", "1", "--warmup", "1", "--variants",
+                    "seed_loop,bf16+r1,fp32+fused+start128")
     assert "seed_loop" in out and "bf16+r1" in out and "GFLOP per iteration" in out
+    assert "fp32+fused+start128" in out
 
 
 def test_thread_bits(workdir, tmp_path):

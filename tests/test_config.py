@@ -85,6 +85,7 @@ GE_1 = "input should be greater than or equal to 1"
     ("model.generator_start", 4, "model.generator_start: must be mnist's image side 28 divided"),
     ("model.generator_start", 14, "model.generator_start: must be mnist's image side 28"),
     ("model.generator_start", 56, "model.generator_start: must be mnist's image side 28"),
+    ("model.dcgan_start_channels", 0, f"model.dcgan_start_channels: {GE_1}"),
     ("mlflow.registered_model", "gan-{data}",
      "mlflow.registered_model: may hold no placeholder but {dataset}"),
     ("sample.seed", -3, f"sample.seed: {GE_0}"),
@@ -98,6 +99,15 @@ def test_each_bad_value_is_refused_naming_its_key(path, value, message):
     with pytest.raises(ConfigError) as err:
         parse_params(_with(path, value))
     assert message in str(err.value)
+
+
+def test_the_first_maps_channels_are_refused_with_another_architecture():
+    raw = _with("model.dcgan_start_channels", 128)
+    assert parse_params(raw).model.dcgan_start_channels == 128
+    raw["model"]["arch"] = "mlp"
+    with pytest.raises(ConfigError, match=r"model.dcgan_start_channels: applies to model.arch "
+                                          r"dcgan only \(model.arch is mlp\), got 128"):
+        parse_params(raw)
 
 
 def test_lazy_r1_must_fall_on_an_iteration_of_the_run():

@@ -34,6 +34,16 @@ def test_generator_layers_match_the_book():
     ]
 
 
+def test_dcgan_start_channels_narrows_the_generators_first_map_only():
+    narrow = PARAMS.model.model_copy(update={"dcgan_start_channels": 128})
+    assert _shapes(build_generator(narrow, MNIST))[:3] == [
+        ("Dense", (6272,)), ("Reshape", (7, 7, 128)), ("Conv2DTranspose", (14, 14, 128))]
+    # Dense 100·6272 + 6272, then ConvT 3·3·128·128 + 128: the rest is the book's.
+    saved = (100 + 1) * (12544 - 6272) + 3 * 3 * (256 - 128) * 128
+    assert build_generator(narrow, MNIST).count_params() == 1_637_121 - saved
+    assert build_discriminator(narrow, MNIST).count_params() == 95_489
+
+
 def test_discriminator_layers_match_the_book():
     # Book §4.4.3: 14×14×32 -> 7×7×64 -> 4×4×128 ("same" padding) -> 1 sigmoid.
     assert _shapes(build_discriminator(PARAMS.model, MNIST)) == [

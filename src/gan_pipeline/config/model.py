@@ -5,6 +5,8 @@ from __future__ import annotations
 import typing
 from typing import Annotated, Literal
 
+from pydantic import model_validator
+
 from gan_pipeline.config.datasets import DataConfig, int_from_one_or
 from gan_pipeline.config.schema import Count, Fraction, KeyedError, Section
 from gan_pipeline.training.generator_shape import REFERENCE_DOUBLINGS, generator_doublings
@@ -12,6 +14,9 @@ from gan_pipeline.training.generator_shape import REFERENCE_DOUBLINGS, generator
 # See gan_pipeline.training.models, which builds each one.
 Architecture = Literal["dcgan", "dcgan_tf", "mlp", "lapgan"]
 ARCHITECTURES: tuple[str, ...] = typing.get_args(Architecture)
+
+
+BOOK_DCGAN_START_CHANNELS = 256
 
 
 class LeakyReluAlpha(Section):
@@ -28,6 +33,17 @@ class ModelConfig(Section):
     # 2**k, k >= 2 (one stride-2 layer per doubling). auto: image side / 4, the references'
     # two doublings (7 for 28×28, 8 for 32×32); 4 gives 32×32 a third doubling.
     generator_start: Annotated[int | Literal["auto"], int_from_one_or("auto")]
+    # The channels of the dcgan generator's first map (its Dense layer's): the book's 256.
+    # Fewer make the step cheaper (docs/recipe.md, set AE); the other architectures keep
+    # their references' widths, so it is refused with them unless it is the book's.
+    dcgan_start_channels: Count
+
+    @model_validator(mode="after")
+    def _channels_of_dcgan_only(self) -> ModelConfig:
+        if self.arch != "dcgan" and self.dcgan_start_channels != BOOK_DCGAN_START_CHANNELS:
+            raise KeyedError(("dcgan_start_channels",), "applies to model.arch dcgan "
+                             f"only (model.arch is {self.arch})", self.dcgan_start_channels)
+        return self
 
 
 def check_generator_start(data: DataConfig, model: ModelConfig) -> None:

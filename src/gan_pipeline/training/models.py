@@ -44,20 +44,22 @@ def generator_start(cfg: ModelConfig, image_shape: ImageShape) -> tuple[int, int
     return side >> doublings, doublings - REFERENCE_DOUBLINGS
 
 
-# The channels of the DCGAN's layers, input side first: the book's.
-DCGAN_GENERATOR_WIDTHS = (256, 128, 64)
+# The channels of the DCGAN's layers, input side first: the book's. The generator's first map
+# (its Dense layer's) has model.dcgan_start_channels, 256 in the book.
+DCGAN_GENERATOR_WIDTHS = (128, 64)
 DCGAN_DISCRIMINATOR_WIDTHS = (32, 64, 128)
 
 
 def dcgan_generator(cfg: ModelConfig, image_shape: ImageShape, synchronized_bn: bool = False
                     ) -> keras.Sequential:
-    """z (z_dim) -> Dense 7·7·256 -> ConvT 128/3/s2 -> ConvT 64/3/s1 -> ConvT 1/3/s2 -> tanh
-    (the shapes in the comments are MNIST's; see the module docstring for other sizes).
+    """z (z_dim) -> Dense 7·7·C -> ConvT 128/3/s2 -> ConvT 64/3/s1 -> ConvT 1/3/s2 -> tanh
+    (C = ``model.dcgan_start_channels``, the book's 256; the shapes in the comments are MNIST's
+    with it; see the module docstring for other sizes).
 
     ``synchronized_bn`` makes batch norm use the global batch across replicas, so that a
     distributed step normalises exactly as a single-device one.
     """
-    dense, first, second = DCGAN_GENERATOR_WIDTHS
+    dense, (first, second) = cfg.dcgan_start_channels, DCGAN_GENERATOR_WIDTHS
     alpha = cfg.leaky_relu_alpha.dcgan
     start, extra = generator_start(cfg, image_shape)
 
