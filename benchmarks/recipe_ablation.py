@@ -33,6 +33,9 @@ from gan_pipeline.platform_record import cpu_info
 REPO = Path(__file__).resolve().parents[1]
 EVERY_RECIPE_KEY = "*"  # a row that takes out the whole recipe of --compare, whatever its keys
 
+# The fused generator pass and the discriminator at 8e-4: the pair that rows 48-55 add.
+PAIR = {"train.fused_generator_pass": True, "train.adam.discriminator_learning_rate": 0.0008}
+
 # (what the row does, the recipe keys it takes out, what it adds or changes), against the
 # recipe of compare/params.yaml. Rows keep their numbers, which docs/recipe.md cites: a row
 # always runs today's recipe with its change, so a row run again may differ from its table.
@@ -116,31 +119,23 @@ ROWS: list[tuple[str, tuple[str, ...], dict]] = [
     # Beside row 1 with --minutes 60: the headroom of both (docs/recipe.md, set X).
     ("the book's params (none of the recipe's changes)", (EVERY_RECIPE_KEY,), {}),
     # The two candidates for the recipe line together (docs/recipe.md, sets Y and AB).
-    ("+ fused generator pass and the discriminator at 8e-4", (),
-     {"train.fused_generator_pass": True, "train.adam.discriminator_learning_rate": 0.0008}),
+    ("+ fused generator pass and the discriminator at 8e-4", (), PAIR),
     ("+ fused generator pass and the discriminator at 8e-4, with train.seed 43", (),
-     {"train.fused_generator_pass": True, "train.adam.discriminator_learning_rate": 0.0008,
-      "train.seed": 43}),
+     {**PAIR, "train.seed": 43}),
     # A cheaper generator for slow hosts (issue 46's item 4): only its first map narrower.
     ("+ fused pass, D 8e-4, the generator's first map 128 channels instead of 256", (),
-     {"train.fused_generator_pass": True, "train.adam.discriminator_learning_rate": 0.0008,
-      "model.dcgan_start_channels": 128}),
+     {**PAIR, "model.dcgan_start_channels": 128}),
     ("+ fused pass, D 8e-4, first map 128 channels, with train.seed 43", (),
-     {"train.fused_generator_pass": True, "train.adam.discriminator_learning_rate": 0.0008,
-      "model.dcgan_start_channels": 128, "train.seed": 43}),
+     {**PAIR, "model.dcgan_start_channels": 128, "train.seed": 43}),
     ("+ fused pass, D 8e-4, the generator's first map 64 channels instead of 256", (),
-     {"train.fused_generator_pass": True, "train.adam.discriminator_learning_rate": 0.0008,
-      "model.dcgan_start_channels": 64}),
+     {**PAIR, "model.dcgan_start_channels": 64}),
     ("+ fused pass, D 8e-4, first map 64 channels, with train.seed 43", (),
-     {"train.fused_generator_pass": True, "train.adam.discriminator_learning_rate": 0.0008,
-      "model.dcgan_start_channels": 64, "train.seed": 43}),
+     {**PAIR, "model.dcgan_start_channels": 64, "train.seed": 43}),
     # A third seed for the pair and its 64-channel first map, split by the first two.
     ("+ fused generator pass and the discriminator at 8e-4, with train.seed 44", (),
-     {"train.fused_generator_pass": True, "train.adam.discriminator_learning_rate": 0.0008,
-      "train.seed": 44}),
+     {**PAIR, "train.seed": 44}),
     ("+ fused pass, D 8e-4, first map 64 channels, with train.seed 44", (),
-     {"train.fused_generator_pass": True, "train.adam.discriminator_learning_rate": 0.0008,
-      "model.dcgan_start_channels": 64, "train.seed": 44}),
+     {**PAIR, "model.dcgan_start_channels": 64, "train.seed": 44}),
 ]
 # Levers main does not carry, since their ablation (docs/recipe.md): their rows run from the
 # last commit that has them.

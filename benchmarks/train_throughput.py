@@ -54,7 +54,8 @@ def flops_per_iteration(batch_size: int, fused_generator_pass: bool = False,
     """Analytic FLOPs of one book iteration (2 per multiply-add; backward = 2× forward).
 
     Generator forward per image, its first map of C = ``start_channels`` (the book's 256):
-    Dense 100->7²·C, ConvT 7²·9·C·128, 14²·9·128·64, 14²·9·64·1. Discriminator: 14²·9·1·32, 7²·9·32·64, 4²·9·64·128, 2048.
+    Dense 100->7²·C, ConvT 7²·9·C·128, 14²·9·128·64, 14²·9·64·1. Discriminator: 14²·9·1·32,
+    7²·9·32·64, 4²·9·64·128, 2048.
     Iteration: G forward for the fakes, D forward+backward on 2 batches, and the generator
     step's G forward+backward plus D forward+backward (to the inputs). The fused pass
     drops the separate G forward for the fakes.
